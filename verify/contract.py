@@ -1,0 +1,149 @@
+"""Typed access to the two data files the whole project agrees on.
+
+``contract.toml`` holds names, ports, UIDs, metric families, golden queries and retry
+budgets; ``triage.toml`` holds the G-nodes. Everything else (exporter, compose assets,
+dashboard, checks, reporter, docs) reads or is tested against these files.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from string import Template
+from typing import Any
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+CONTRACT_FILE = PACKAGE_DIR / "contract.toml"
+TRIAGE_FILE = PACKAGE_DIR / "triage.toml"
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    type: str
+    labels: tuple[str, ...]
+    required: bool
+
+    @property
+    def sample_names(self) -> tuple[str, ...]:
+        """Series names a family of this type exposes in the text format."""
+        if self.type == "histogram":
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+        return (self.name,)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    f_code: str
+    g_node: str
+    budget_s: float
+    depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Contract:
+    raw: dict[str, Any]
+    families: tuple[Family, ...]
+    checks: tuple[Check, ...]  # in verify order
+    label_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.raw["version"])
+
+    @property
+    def project(self) -> str:
+        return str(self.raw["stack"]["project"])
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return dict(self.raw["endpoints"])
+
+    @property
+    def prometheus(self) -> dict[str, Any]:
+        return dict(self.raw["prometheus"])
+
+    @property
+    def datasource(self) -> dict[str, Any]:
+        return dict(self.raw["grafana"]["datasource"])
+
+    @property
+    def dashboard(self) -> dict[str, Any]:
+        return dict(self.raw["grafana"]["dashboard"])
+
+    @property
+    def grafana(self) -> dict[str, Any]:
+        return {k: v for k, v in self.raw["grafana"].items() if not isinstance(v, dict)}
+
+    @property
+    def stack(self) -> dict[str, Any]:
+        return dict(self.raw["stack"])
+
+    @property
+    def forbidden_labels(self) -> tuple[str, ...]:
+        return tuple(self.raw["cardinality"]["forbidden_labels"])
+
+    @property
+    def max_series(self) -> int:
+        return int(self.raw["cardinality"]["max_series"])
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return dict(self.raw["variables"])
+
+    @property
+    def retry_interval_s(self) -> float:
+        return float(self.raw["retry"]["interval_s"])
+
+    @property
+    def request_timeout_s(self) -> float:
+        return float(self.raw["retry"]["request_timeout_s"])
+
+    def family(self, name: str) -> Family:
+        for fam in self.families:
+            if fam.name == name:
+                return fam
+        raise KeyError(name)
+
+    def check(self, name: str) -> Check:
+        for chk in self.checks:
+            if chk.name == name:
+                return chk
+        raise KeyError(name)
+
+    def check_by_f_code(self, f_code: str) -> Check:
+        for chk in self.checks:
+            if chk.f_code == f_code:
+                return chk
+        raise KeyError(f_code)
+
+    def golden_query(self, name: str, mode: str | None = None) -> str:
+        """A golden query with ``$mode`` filled in (the contract's default mode if None)."""
+        template = Template(self.raw["golden_queries"][name])
+        return template.substitute(mode=mode or self.raw["stack"]["default_mode"])
+
+    def golden_query_names(self) -> tuple[str, ...]:
+        return tuple(self.raw["golden_queries"])
+
+
+def _parse_contract(raw: dict[str, Any]) -> Contract:
+    families = tuple(
+        Family(f["name"], f["type"], tuple(f["labels"]), bool(f.get("required", True)))
+        for f in raw["families"]
+    )
+    checks = tuple(
+        Check(name, c["f_code"], c["g_node"], float(c["budget_s"]), tuple(c["depends_on"]))
+        for name, c in raw["checks"].items()
+    )
+    label_values = {k: tuple(v) for k, v in raw["labels"].items()}
+    return Contract(raw=raw, families=families, checks=checks, label_values=label_values)
+
+
+@cache
+def load_contract(path: Path = CONTRACT_FILE) -> Contract:
+    with path.open("rb") as fh:
+        return _parse_contract(tomllib.load(fh))
