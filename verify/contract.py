@@ -39,7 +39,6 @@ class Family:
 class Check:
     name: str
     f_code: str
-    g_node: str
     budget_s: float
     depends_on: tuple[str, ...]
 
@@ -136,7 +135,7 @@ def _parse_contract(raw: dict[str, Any]) -> Contract:
         for f in raw["families"]
     )
     checks = tuple(
-        Check(name, c["f_code"], c["g_node"], float(c["budget_s"]), tuple(c["depends_on"]))
+        Check(name, c["f_code"], float(c["budget_s"]), tuple(c["depends_on"]))
         for name, c in raw["checks"].items()
     )
     label_values = {k: tuple(v) for k, v in raw["labels"].items()}

@@ -1,0 +1,143 @@
+"""``shadow-mvs``: the operator's entry point — up, verify, explain, down.
+
+Exit codes are the same for every subcommand: 0 PASS/done, 1 FAIL, 2 usage or
+environment error (bad flag, no Docker daemon, missing credentials or images).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from fixtures.compose import DOWN_ARGS, EnvironmentProblem, require_docker
+from fixtures.settings import OPTIONS, Settings, SettingsError
+from fixtures.stack import StackStartError, preflight
+
+from .contract import PACKAGE_DIR, REPO_ROOT
+from .triage import load_triage
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+STACK_FLAGS = ("--offline", "--host-network")
+
+
+def _add_stack_options(parser: argparse.ArgumentParser, only: Sequence[str] = ()) -> None:
+    for opt in OPTIONS:
+        if only and opt.flag not in only:
+            continue
+        help_text = f"{opt.help} (env {opt.env})"
+        if opt.is_switch:
+            parser.add_argument(opt.flag, action="store_true", default=None, help=help_text)
+        else:
+            parser.add_argument(
+                opt.flag, default=None, choices=list(opt.choices) or None, help=help_text
+            )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shadow-mvs", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the compose stack and leave it running")
+    _add_stack_options(up, STACK_FLAGS)
+    down = sub.add_parser("down", help="stop the stack and drop its volumes")
+    _add_stack_options(down, STACK_FLAGS)
+    verify = sub.add_parser("verify", help="run `pytest verify/` with these options")
+    _add_stack_options(verify)
+    verify.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
+    )
+    explain = sub.add_parser("explain", help="print a triage node (G-1…G-8)")
+    explain.add_argument("node", help="node id, e.g. G-3")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_values(vars(args))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    preflight(settings)
+    compose = settings.compose
+    print(
+        f"shadow-mvs: {compose.base_command(relative=True)} {compose.up_command()}", file=sys.stderr
+    )
+    started = time.monotonic()
+    result = compose.run(compose.up_command(), check=False)
+    if result.returncode != 0:
+        print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"shadow-mvs: stack up in {time.monotonic() - started:.1f} s; "
+        "next: shadow-mvs verify --stack=external",
+        file=sys.stderr,
+    )
+    return EXIT_PASS
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    require_docker()
+    compose = _settings(args).compose
+    result = compose.run(DOWN_ARGS, check=False)
+    if result.returncode != 0:
+        print(result.stderr.strip(), file=sys.stderr)
+        return EXIT_USAGE
+    print(f"shadow-mvs: project {compose.name} is down", file=sys.stderr)
+    return EXIT_PASS
+
+
+def pytest_command(args: argparse.Namespace) -> list[str]:
+    command = [sys.executable, "-m", "pytest", str(PACKAGE_DIR.relative_to(REPO_ROOT))]
+    for opt in OPTIONS:
+        value = getattr(args, opt.dest, None)
+        if value is None or value is False:
+            continue
+        command += [opt.flag] if opt.is_switch else [f"{opt.flag}={value}"]
+    extra = [a for a in args.pytest_args if a != "--"]
+    return command + extra
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    _settings(args)  # reject bad values before pytest starts
+    code = subprocess.run(pytest_command(args), cwd=REPO_ROOT, check=False).returncode
+    return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    nodes = load_triage()
+    node = nodes.get(args.node.upper())
+    if node is None:
+        print(f"shadow-mvs: unknown node {args.node!r}; known: {', '.join(nodes)}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{node.id}: {node.title}")
+    print(f"  symptom:      {node.symptom}")
+    print(f"  likely cause: {node.likely_cause}")
+    print(f"  reached from: {', '.join(node.routes)}")
+    print("  next commands:")
+    for command in node.commands(Settings.from_values({}).compose.base_command(relative=True)):
+        print(f"    {command}")
+    return EXIT_PASS
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "verify": cmd_verify, "explain": cmd_explain}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (SettingsError, EnvironmentProblem) as error:
+        print(f"shadow-mvs: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except StackStartError as error:
+        print(f"shadow-mvs: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

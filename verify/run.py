@@ -1,0 +1,227 @@
+"""One verify run: a record per check, bounded polling, blocking, and the verdict.
+
+A check module asks the ``check`` fixture for its ``CheckContext`` and calls ``poll`` with
+a probe. The probe raises ``CheckFailed`` (or lets an HTTP error escape) until the link it
+checks is healthy; ``poll`` retries quietly within the check's budget from the contract and,
+on timeout, fails with the *last underlying error*, never a bare "timed out".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeVar
+
+import httpx
+import requests
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
+from .contract import Check, Contract, load_contract
+from .triage import Node, route
+
+T = TypeVar("T")
+Status = Literal["pending", "pass", "fail", "blocked"]
+
+
+class CheckFailed(Exception):
+    """An expected failure of the link a check guards: reported as one FAIL line.
+
+    ``cause`` names a sub-cause that triage routes on (e.g. "auth", "mini_stack_url");
+    ``retryable=False`` marks faults that warm-up cannot cure (wrong password, wrong URL),
+    so the check fails at once instead of burning its budget.
+    """
+
+    def __init__(self, message: str, *, cause: str | None = None, retryable: bool = True):
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+        self.retryable = retryable
+
+
+class CheckBlocked(CheckFailed):
+    """The check did not run because a check it depends on failed."""
+
+    def __init__(self, upstream: CheckRecord):
+        super().__init__(
+            f"blocked by {upstream.f_code} ({upstream.check}); not retried", retryable=False
+        )
+        self.upstream = upstream
+
+
+TRANSIENT = (
+    httpx.HTTPError,
+    requests.RequestException,
+    PrometheusApiClientException,
+    ValueError,  # unparsable body from a half-started service
+)
+
+
+def describe(error: BaseException) -> str:
+    """One line naming what went wrong, without a traceback."""
+    if isinstance(error, CheckFailed):
+        return error.message
+    if isinstance(error, httpx.TimeoutException):
+        return f"{_request_line(error)}timed out ({type(error).__name__})"
+    if isinstance(error, httpx.ConnectError):
+        return f"{_request_line(error)}connection failed ({error})"
+    if isinstance(error, httpx.HTTPStatusError):
+        return f"{_request_line(error)}HTTP {error.response.status_code}"
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}".rstrip(": ")
+
+
+def _request_line(error: httpx.HTTPError) -> str:
+    try:
+        request = error.request
+    except RuntimeError:
+        return ""
+    return f"{request.method} {request.url.copy_with(query=None)}: "
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, CheckFailed):
+        return error.retryable
+    return isinstance(error, TRANSIENT)
+
+
+@dataclass
+class CheckRecord:
+    check: str
+    f_code: str
+    depends_on: tuple[str, ...]
+    budget_s: float
+    status: Status = "pending"
+    message: str = ""
+    cause: str | None = None
+    attempts: int = 0
+    elapsed_s: float = 0.0
+    last_error: str | None = None
+    blocked_by: str | None = None
+    evidence: dict[str, str] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def node(self) -> Node:
+        return route(self.f_code, self.cause)
+
+    def as_metadata(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["g_node"] = self.node.id if self.status in ("fail", "blocked") else None
+        data["depends_on"] = list(self.depends_on)
+        return data
+
+
+class CheckContext:
+    """What a check module works with: its record, bounded polling and evidence."""
+
+    def __init__(self, record: CheckRecord, interval_s: float):
+        self.record = record
+        self.interval_s = interval_s
+
+    def poll(self, probe: Callable[[], T]) -> T:
+        """Call ``probe`` until it returns, within the check's budget; quiet while warming up."""
+        started = time.monotonic()
+        retrying = Retrying(
+            stop=stop_after_delay(self.record.budget_s),
+            wait=wait_fixed(self.interval_s),
+            retry=retry_if_exception(_is_transient),
+            reraise=False,
+        )
+        last: BaseException | None = None
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self.record.attempts += 1
+                    try:
+                        return probe()
+                    except BaseException as error:
+                        last = error
+                        self.record.last_error = describe(error)
+                        raise
+        except RetryError as exhausted:
+            last = exhausted.last_attempt.exception() or last
+            assert last is not None
+            raise self._gave_up(last, started) from None
+        finally:
+            self.record.elapsed_s = round(time.monotonic() - started, 3)
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _gave_up(self, last: BaseException, started: float) -> CheckFailed:
+        elapsed = time.monotonic() - started
+        cause = last.cause if isinstance(last, CheckFailed) else None
+        return CheckFailed(
+            f"{describe(last)} (gave up after {self.record.attempts} attempts in {elapsed:.1f} s)",
+            cause=cause,
+            retryable=False,
+        )
+
+    def passed(self, summary: str) -> None:
+        """The one-line summary of the PASS line."""
+        self.record.message = summary
+
+    def evidence(self, key: str, value: str) -> None:
+        self.record.evidence[key] = value
+
+    def info(self, key: str, value: str) -> None:
+        self.record.info[key] = value
+
+    def version(self, component: str, value: str) -> None:
+        self.record.versions[component] = value
+
+
+class VerifyRun:
+    """All check records of one session, in contract order."""
+
+    def __init__(self, contract: Contract | None = None, mode: str = "shadow"):
+        self.contract = contract or load_contract()
+        self.mode = mode
+        self.records = {
+            c.name: CheckRecord(c.name, c.f_code, c.depends_on, c.budget_s)
+            for c in self.contract.checks
+        }
+        self.stack_error: str | None = None
+
+    def context(self, check: Check) -> CheckContext:
+        record = self.records[check.name]
+        for upstream_name in record.depends_on:
+            upstream = self.records[upstream_name]
+            if upstream.status in ("fail", "blocked"):
+                root = self.records[upstream.blocked_by] if upstream.blocked_by else upstream
+                record.blocked_by = root.check
+                raise CheckBlocked(root)
+        return CheckContext(record, self.contract.retry_interval_s)
+
+    def settle(self, name: str, error: BaseException | None) -> CheckRecord:
+        record = self.records[name]
+        if error is None:
+            record.status = "pass"
+            return record
+        if isinstance(error, CheckBlocked):
+            record.status = "blocked"
+        else:
+            record.status = "fail"
+            if isinstance(error, CheckFailed):
+                record.cause = error.cause
+        record.message = describe(error)
+        return record
+
+    @property
+    def first_failure(self) -> CheckRecord | None:
+        for record in self.records.values():
+            if record.status == "fail":
+                return record
+        return None
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status == "pass" for r in self.records.values())
+
+    @property
+    def verify_code(self) -> str:
+        first = self.first_failure
+        if first is not None:
+            return first.f_code
+        return "F-OK" if self.passed else "F-INCOMPLETE"

@@ -1,0 +1,39 @@
+"""F-FAIL-DASHBOARD → G-6: the dashboard uid is provisioned (meta.provisioned) in folder
+Peak_Trade with the contract title. Grafana provisions dashboards a moment after its
+listener opens, so the first searches may come back empty."""
+
+from typing import Any
+
+from fixtures.clients import GrafanaClient
+from fixtures.stack import Stack
+from verify.contract import Contract
+from verify.run import CheckContext, CheckFailed
+
+CHECK = "dashboard"
+
+
+def test_dashboard_provisioned(
+    check: CheckContext, stack: Stack, grafana: GrafanaClient, contract: Contract
+) -> None:
+    want = contract.dashboard
+
+    def probe() -> dict[str, Any]:
+        hits = grafana.get_json("/api/search", type="dash-db", dashboardUIDs=want["uid"])
+        if not hits:
+            raise CheckFailed(f"dashboard uid {want['uid']} not found by /api/search")
+        hit = hits[0]
+        if hit.get("folderTitle") != want["folder"]:
+            raise CheckFailed(
+                f"dashboard {want['uid']} is in folder "
+                f"{hit.get('folderTitle', 'General')!r}, expected {want['folder']!r}"
+            )
+        meta = grafana.get_json(f"/api/dashboards/uid/{want['uid']}")["meta"]
+        if not meta.get("provisioned"):
+            raise CheckFailed(f"dashboard {want['uid']} exists but is not file-provisioned")
+        if hit.get("title") != want["title"]:
+            raise CheckFailed(f"dashboard title {hit.get('title')!r} != {want['title']!r}")
+        return hit
+
+    hit = check.poll(probe)
+    check.passed(f"{hit['uid']} in folder {hit['folderTitle']}, provisioned")
+    check.evidence("dashboard_uid", f"{hit['uid']} folder={hit['folderTitle']}")

@@ -1,0 +1,49 @@
+"""F-FAIL-DATASOURCE → G-5 (G-8 for the mini-stack URL, G-5 "auth" for a 401): the default
+datasource is prometheus-local with the contract uid and URL, and Grafana's own health
+check of it reaches Prometheus."""
+
+from typing import Any
+
+from fixtures.clients import GrafanaClient
+from fixtures.stack import Stack
+from verify.contract import Contract
+from verify.run import CheckContext, CheckFailed
+
+CHECK = "datasource"
+
+
+def test_default_datasource_is_prometheus_local(
+    check: CheckContext, stack: Stack, grafana: GrafanaClient, contract: Contract
+) -> None:
+    want = contract.datasource
+
+    def probe() -> dict[str, Any]:
+        default = grafana.default_datasource()
+        if default is None:
+            names = [ds["name"] for ds in grafana.datasources()]
+            raise CheckFailed(f"no default datasource (have {names})", retryable=False)
+        if default["url"].rstrip("/") == want["mini_stack_url"]:
+            raise CheckFailed(
+                f"default datasource {default['name']} points at the mini-stack "
+                f"{default['url']}, expected {want['url']}",
+                cause="mini_stack_url",
+                retryable=False,
+            )
+        found = {key: default.get(key) for key in ("name", "uid", "url", "type")}
+        expected = {key: want[key] for key in found}
+        if found != expected:
+            diff = {k: f"{found[k]!r} != {expected[k]!r}" for k in found if found[k] != expected[k]}
+            raise CheckFailed(
+                f"default datasource differs from the contract: {diff}", retryable=False
+            )
+        health = grafana.get_json(f"/api/datasources/uid/{want['uid']}/health")
+        if health.get("status") != "OK":
+            raise CheckFailed(f"datasource health: {health.get('message')}")
+        return default
+
+    default = check.poll(probe)
+    check.passed(f"{default['name']} uid={default['uid']} default url={default['url']} health=OK")
+    check.evidence(
+        "datasource",
+        f"name={default['name']} uid={default['uid']} url={default['url']} default=true",
+    )

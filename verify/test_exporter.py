@@ -1,0 +1,35 @@
+"""F-FAIL-EXPORTER → G-1: :9109/metrics answers and carries every contract family with its
+labels and allowed values, shadow_mvs_up is 1 for the run's mode, no forbidden label."""
+
+import httpx
+
+from fixtures.settings import Settings
+from fixtures.stack import Stack
+from verify.contract import Contract
+from verify.exposition import ExpositionReport, inspect_exposition
+from verify.run import CheckContext, CheckFailed
+
+CHECK = "exporter"
+
+
+def test_exporter_serves_contract_families(
+    check: CheckContext,
+    stack: Stack,
+    http_client: httpx.Client,
+    settings: Settings,
+    contract: Contract,
+    mode: str,
+) -> None:
+    url = f"{settings.exporter_url}/metrics"
+
+    def probe() -> ExpositionReport:
+        response = http_client.get(url)
+        response.raise_for_status()
+        report = inspect_exposition(response.text, contract, mode)
+        if report.problems:
+            raise CheckFailed(f"{url}: " + "; ".join(report.problems[:3]))
+        return report
+
+    report = check.poll(probe)
+    check.passed(f"{len(report.families)} families, {report.series} series")
+    check.evidence("exporter", f"{url} families={len(report.families)} series={report.series}")

@@ -1,0 +1,26 @@
+"""F-FAIL-GRAFANA → G-4: Grafana's /api/health (no auth) answers 200 with database ok. The
+version lands in the evidence, so a stand-in run says so on every report."""
+
+from fixtures.clients import GrafanaClient
+from fixtures.stack import Stack
+from verify.run import CheckContext, CheckFailed
+
+CHECK = "grafana"
+
+
+def test_grafana_healthy(check: CheckContext, stack: Stack, grafana: GrafanaClient) -> None:
+    def probe() -> dict[str, str]:
+        response = grafana.health()
+        body = response.json()
+        if response.status_code != 200 or body.get("database") != "ok":
+            raise CheckFailed(
+                f"{grafana.base_url}/api/health answered HTTP "
+                f"{response.status_code} database={body.get('database')}"
+            )
+        return body
+
+    health = check.poll(probe)
+    version = health.get("version", "unknown")
+    check.version("grafana", version)
+    check.passed(f"database=ok version={version}")
+    check.evidence("grafana", f"{grafana.base_url} version={version} database=ok")
