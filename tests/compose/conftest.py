@@ -1,0 +1,182 @@
+"""Fixtures for the compose-asset tests: docker compose config, promtool, a real Prometheus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from verify.contract import REPO_ROOT, Contract, load_contract
+
+TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+INSTALL_HINT = "run scripts/install-prometheus-tools.sh"
+# Variables the compose files interpolate; scrubbed so the caller's shell cannot leak in.
+COMPOSE_VARIABLE_PREFIXES = ("GF_", "SHADOW_MVS_", "COMPOSE_")
+COMPOSE_VARIABLES = {
+    "PROMETHEUS_IMAGE",
+    "GRAFANA_IMAGE",
+    "EXPORTER_IMAGE",
+    "OFFLINE_IMAGE",
+    "LIVE_TRADING_ENABLED",
+}
+DUMMY_CREDENTIALS = {
+    "GF_SECURITY_ADMIN_USER": "dummy-admin",
+    "GF_SECURITY_ADMIN_PASSWORD": "dummy-pw",
+}
+PROMETHEUS_READY_BUDGET_S = 15.0
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return load_contract()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+def tool(name: str) -> Path:
+    path = TOOLS_BIN / name
+    if not path.is_file():
+        pytest.skip(f"{path} absent: {INSTALL_HINT}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    return tool("promtool")
+
+
+def write_env_file(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path
+
+
+@pytest.fixture(scope="session")
+def dummy_env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_env_file(tmp_path_factory.mktemp("env") / "dummy.env", DUMMY_CREDENTIALS)
+
+
+def scrubbed_environment() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(COMPOSE_VARIABLE_PREFIXES) and k not in COMPOSE_VARIABLES
+    }
+
+
+def run_compose_config(env_file: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
+    """``docker compose config --format json`` over repo-relative files."""
+    command = ["docker", "compose", "--env-file", str(env_file)]
+    for name in files:
+        command += ["-f", name]
+    command += ["config", "--format", "json"]
+    return subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=scrubbed_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="session")
+def compose_cli() -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("docker CLI not on PATH: run scripts/install-host.sh")
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("docker compose v2 plugin missing: run scripts/install-host.sh")
+
+
+ComposeConfig = Callable[[list[str]], dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def compose_config(compose_cli: None, dummy_env_file: Path) -> ComposeConfig:
+    """Merged config of a file set (with dummy credentials); fails loudly with stderr."""
+    cache: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def merged(files: list[str]) -> dict[str, Any]:
+        key = tuple(files)
+        if key not in cache:
+            result = run_compose_config(dummy_env_file, files)
+            assert result.returncode == 0, f"docker compose config {files} failed: {result.stderr}"
+            cache[key] = json.loads(result.stdout)
+        return cache[key]
+
+    return merged
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll /-/ready; a timeout names the last error and shows the server's log tail."""
+
+    def probe() -> None:
+        if process.poll() is not None:
+            raise RuntimeError(f"prometheus exited with {process.returncode}")
+        httpx.get(f"{url}/-/ready", timeout=1.0).raise_for_status()
+
+    try:
+        for attempt in Retrying(
+            stop=stop_after_delay(PROMETHEUS_READY_BUDGET_S),
+            wait=wait_fixed(0.1),
+            retry=retry_if_exception_type(httpx.HTTPError),
+        ):
+            with attempt:
+                probe()
+    except (RetryError, RuntimeError) as exc:
+        last = exc.last_attempt.exception() if isinstance(exc, RetryError) else exc
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise RuntimeError(
+            f"Prometheus at {url} not ready within {PROMETHEUS_READY_BUDGET_S}s: {last!r}\n{tail}"
+        ) from None
+
+
+@pytest.fixture(scope="session")
+def scratch_prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A short-lived real Prometheus (no scrape targets) for parsing and evaluating PromQL."""
+    binary = tool("prometheus")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    config = workdir / "prometheus.yml"
+    config.write_text("global:\n  evaluation_interval: 5s\nscrape_configs: []\n")
+    address = f"127.0.0.1:{free_loopback_port()}"
+    log = workdir / "prometheus.log"
+    with log.open("wb") as log_handle:
+        process = subprocess.Popen(
+            [
+                str(binary),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address={address}",
+            ],
+            stdout=log_handle,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://{address}"
+    try:
+        wait_until_ready(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,189 @@
+"""The compose file sets are valid and merge into the stack the contract describes."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.compose import checks
+from tests.compose.conftest import (
+    ComposeConfig,
+    run_compose_config,
+    write_env_file,
+)
+from verify.contract import Contract, load_contract
+
+pytestmark = pytest.mark.docker
+
+STACK = load_contract().stack
+BASE = list(STACK["compose_files"])
+HOST_NETWORK = STACK["host_network_override"]
+OFFLINE = STACK["offline_override"]
+MINI_STACK = STACK["mini_stack_file"]
+OFFLINE_IMAGE = "peaktrade-local/obs-base:bookworm"
+
+FILE_SETS = {
+    "base": BASE,
+    "base+host-network": [*BASE, HOST_NETWORK],
+    "base+host-network+offline": [*BASE, HOST_NETWORK, OFFLINE],
+    "base+offline": [*BASE, OFFLINE],
+    "mini-stack": [MINI_STACK],
+}
+
+
+@pytest.mark.parametrize("files", FILE_SETS.values(), ids=FILE_SETS.keys())
+def test_file_set_is_valid_and_safe(compose_config: ComposeConfig, contract: Contract, files):
+    config = compose_config(files)
+    assert checks.compose_problems(config, contract.project) == []
+
+
+@pytest.mark.parametrize(
+    "files", [FILE_SETS["base+host-network"], FILE_SETS["base+host-network+offline"]]
+)
+def test_host_network_override(compose_config: ComposeConfig, files):
+    assert checks.host_network_problems(compose_config(files)) == []
+
+
+@pytest.mark.parametrize(
+    "files", [FILE_SETS["base+offline"], FILE_SETS["base+host-network+offline"]]
+)
+def test_offline_override(compose_config: ComposeConfig, files):
+    assert checks.offline_problems(compose_config(files), OFFLINE_IMAGE) == []
+
+
+def test_base_uses_host_gateway_bridge(compose_config: ComposeConfig):
+    services = compose_config(BASE)["services"]
+    for name in ("prometheus-local", "grafana"):
+        hosts = [checks.parse_extra_host(e) for e in services[name]["extra_hosts"]]
+        assert hosts == [("host.docker.internal", "host-gateway")], name
+
+
+def test_compose_mounts_the_contract_files(
+    compose_config: ComposeConfig, contract: Contract, repo_root: Path
+):
+    for files in (BASE, FILE_SETS["base+host-network+offline"]):
+        assert checks.contract_mount_problems(compose_config(files), contract, repo_root) == []
+
+
+@pytest.mark.parametrize("override", [[], [HOST_NETWORK]], ids=["published", "host-network"])
+def test_standin_sees_what_grafana_sees(compose_config: ComposeConfig, override):
+    grafana = compose_config([*BASE, *override])["services"]["grafana"]
+    standin = compose_config([*BASE, *override, OFFLINE])["services"]["grafana"]
+    assert checks.grafana_mounts(standin) == checks.grafana_mounts(grafana)
+    assert checks.grafana_mounts(grafana), "grafana mounts nothing under /etc/grafana"
+    assert standin["environment"] == grafana["environment"]
+
+
+def test_mini_stack_is_the_g8_variant(compose_config: ComposeConfig, contract: Contract):
+    services = compose_config([MINI_STACK])["services"]
+    assert set(services) == {"prometheus", "grafana"}
+    assert services["prometheus"]["networks"].keys() == services["grafana"]["networks"].keys()
+    datasource_dir = Path(checks.grafana_mounts(services["grafana"])[checks.DATASOURCE_MOUNT][0])
+    docs = [yaml.safe_load(p.read_text()) for p in sorted(datasource_dir.glob("*.y*ml"))]
+    assert len(docs) == 1
+    assert (
+        checks.datasource_problems(docs[0], contract, url=contract.datasource["mini_stack_url"])
+        == []
+    )
+
+
+# One variable missing per case: compose reports missing variables in map order, which
+# is random, so a case with both missing would name either.
+@pytest.mark.parametrize(
+    ("present", "missing"),
+    [
+        ({"GF_SECURITY_ADMIN_PASSWORD": "dummy-pw"}, "GF_SECURITY_ADMIN_USER"),
+        (
+            {"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD": ""},
+            "GF_SECURITY_ADMIN_PASSWORD",
+        ),
+    ],
+    ids=["no-user", "empty-password"],
+)
+def test_missing_credentials_stop_compose_with_a_clear_message(
+    compose_cli: None, tmp_path: Path, present: dict[str, str], missing: str
+):
+    env_file = write_env_file(tmp_path / "partial.env", present)
+    result = run_compose_config(env_file, BASE)
+    assert result.returncode != 0
+    assert f"required variable {missing} is missing a value" in result.stderr
+    assert ".env.example" in result.stderr
+
+
+def test_env_example_alone_does_not_start_grafana(compose_cli: None, repo_root: Path):
+    """The example carries no password, so nobody runs with a default one by accident."""
+    result = run_compose_config(repo_root / ".env.example", BASE)
+    assert result.returncode != 0
+    assert "GF_SECURITY_ADMIN_PASSWORD" in result.stderr
+
+
+def test_env_example_holds_no_secret(repo_root: Path):
+    values = dict(
+        line.split("=", 1)
+        for line in (repo_root / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert values == {"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD": ""}
+
+
+# --- each check turns red for its fault --------------------------------------------
+
+
+def broken(config: dict[str, Any], service: str, **changes: Any) -> dict[str, Any]:
+    config = copy.deepcopy(config)
+    config["services"][service].update(changes)
+    return config
+
+
+def test_compose_checks_catch_their_faults(compose_config: ComposeConfig, contract: Contract):
+    base = compose_config(BASE)
+    wide_port = [{"host_ip": "0.0.0.0", "published": "3000", "target": 3000}]
+    assert "published on 0.0.0.0" in " ".join(
+        checks.compose_problems(broken(base, "grafana", ports=wide_port), contract.project)
+    )
+    assert "init is not true" in " ".join(
+        checks.compose_problems(broken(base, "exporter", init=False), contract.project)
+    )
+    assert "project name" in " ".join(checks.compose_problems(base, "other-project"))
+
+
+def test_host_network_check_catches_its_faults(compose_config: ComposeConfig):
+    good = compose_config(FILE_SETS["base+host-network"])
+    assert checks.host_network_problems(compose_config(BASE))  # the base is not host-network
+    faults = {
+        "network_mode is 'bridge'": broken(good, "exporter", network_mode="bridge"),
+        "extra_hosts": broken(good, "grafana", extra_hosts=["host.docker.internal=host-gateway"]),
+        "exporter: listens on '0.0.0.0:9109'": broken(
+            good, "exporter", environment={"SHADOW_MVS_LISTEN": "0.0.0.0:9109"}
+        ),
+    }
+    for expected, config in faults.items():
+        assert expected in " ".join(checks.host_network_problems(config)), expected
+
+
+def test_offline_check_catches_its_faults(compose_config: ComposeConfig):
+    good = compose_config(FILE_SETS["base+offline"])
+    assert "still has a build section" in " ".join(
+        checks.offline_problems(broken(good, "exporter", build={"context": ".."}), OFFLINE_IMAGE)
+    )
+    assert "pull_policy" in " ".join(
+        checks.offline_problems(broken(good, "grafana", pull_policy="missing"), OFFLINE_IMAGE)
+    )
+    online = " ".join(checks.offline_problems(compose_config(BASE), OFFLINE_IMAGE))
+    assert "exporter: still has a build section" in online
+    assert "grafana: image 'grafana/grafana:11.5.2'" in online
+
+
+def test_mount_check_catches_a_wrong_provisioning_dir(
+    compose_config: ComposeConfig, contract: Contract, repo_root: Path
+):
+    config = compose_config([MINI_STACK])
+    # The mini-stack mounts its own datasource directory: wrong for the known-good pairing.
+    known_good = copy.deepcopy(compose_config(BASE))
+    known_good["services"]["grafana"]["volumes"] = config["services"]["grafana"]["volumes"]
+    problems = checks.contract_mount_problems(known_good, contract, repo_root)
+    assert any(checks.DATASOURCE_MOUNT in p for p in problems), problems
