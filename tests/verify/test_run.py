@@ -1,0 +1,125 @@
+"""The polling, blocking and verdict rules every check relies on."""
+
+import httpx
+import pytest
+
+from verify.contract import load_contract
+from verify.run import CheckBlocked, CheckFailed, VerifyRun, describe
+
+
+def fast_run() -> VerifyRun:
+    run = VerifyRun()
+    for record in run.records.values():
+        record.budget_s = 0.3
+    return run
+
+
+def context(run: VerifyRun, name: str):
+    return run.context(load_contract().check(name))
+
+
+def test_poll_returns_once_probe_succeeds():
+    run = fast_run()
+    ctx = context(run, "exporter")
+    ctx.record.budget_s = 5  # three attempts at the contract's interval fit well inside
+    answers = iter([CheckFailed("warming up"), CheckFailed("still warming"), "ok"])
+
+    def probe():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert ctx.poll(probe) == "ok"
+    assert ctx.record.attempts == 3
+
+
+def test_timeout_message_carries_last_underlying_error():
+    ctx = context(fast_run(), "exporter")
+    calls = iter(range(1000))
+
+    def probe():
+        raise CheckFailed(f"attempt {next(calls)} refused")
+
+    with pytest.raises(CheckFailed) as failed:
+        ctx.poll(probe)
+    last = ctx.record.attempts - 1
+    assert f"attempt {last} refused" in failed.value.message
+    assert "gave up after" in failed.value.message
+    assert ctx.record.last_error == f"attempt {last} refused"
+
+
+def test_non_retryable_failure_fails_at_once():
+    ctx = context(fast_run(), "datasource")
+
+    def probe():
+        raise CheckFailed("HTTP 401", cause="auth", retryable=False)
+
+    with pytest.raises(CheckFailed) as failed:
+        ctx.poll(probe)
+    assert ctx.record.attempts == 1
+    assert failed.value.cause == "auth"
+
+
+def test_unexpected_exception_is_not_swallowed_as_warm_up():
+    ctx = context(fast_run(), "exporter")
+
+    def probe():
+        raise KeyError("bug in a check")
+
+    with pytest.raises(KeyError):
+        ctx.poll(probe)
+    assert ctx.record.attempts == 1
+
+
+def test_connection_errors_are_retried_and_described():
+    ctx = context(fast_run(), "exporter")
+    request = httpx.Request("GET", "http://127.0.0.1:9/metrics?secret=x")
+
+    def probe():
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    with pytest.raises(CheckFailed) as failed:
+        ctx.poll(probe)
+    assert ctx.record.attempts > 1
+    assert "GET http://127.0.0.1:9/metrics: connection failed" in failed.value.message
+    assert "secret" not in failed.value.message
+
+
+def test_downstream_check_is_blocked_by_the_root_cause():
+    run = fast_run()
+    run.settle("exporter", CheckFailed("down"))
+    with pytest.raises(CheckBlocked) as blocked:
+        context(run, "targets")
+    run.settle("targets", blocked.value)
+    with pytest.raises(CheckBlocked) as second:
+        context(run, "queries")
+    assert second.value.upstream.check == "exporter"
+    assert "F-FAIL-EXPORTER" in second.value.message
+
+
+def test_verdict_names_first_failing_check_not_blocked_ones():
+    run = fast_run()
+    for name in run.records:
+        run.settle(name, None)
+    assert run.passed and run.verify_code == "F-OK"
+    run.settle("grafana", CheckFailed("down"))
+    run.settle("datasource", CheckBlocked(run.records["grafana"]))
+    assert not run.passed
+    assert run.verify_code == "F-FAIL-GRAFANA"
+    assert run.first_failure is run.records["grafana"]
+
+
+def test_record_routes_sub_causes_to_their_node():
+    run = fast_run()
+    run.settle("datasource", CheckFailed("points at mini-stack", cause="mini_stack_url"))
+    assert run.records["datasource"].node.id == "G-8"
+    run.settle("datasource", CheckFailed("401", cause="auth"))
+    assert run.records["datasource"].node.id == "G-5"
+    assert run.records["datasource"].as_metadata()["g_node"] == "G-5"
+
+
+def test_describe_timeout_names_the_request():
+    request = httpx.Request("GET", "http://127.0.0.1:3000/api/health")
+    line = describe(httpx.ReadTimeout("read timed out", request=request))
+    assert line.startswith("GET http://127.0.0.1:3000/api/health: timed out")
