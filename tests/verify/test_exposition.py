@@ -64,7 +64,7 @@ def test_up_must_be_one_for_the_runs_mode():
 
 
 def test_malformed_exposition_raises_value_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="could not convert"):
         inspect("this is { not prometheus text\n")
 
 
