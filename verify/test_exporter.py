@@ -1,5 +1,5 @@
 """F-FAIL-EXPORTER → G-1: :9109/metrics answers and carries every contract family with its
-labels and allowed values, shadow_mvs_up is 1 for the run's mode, no forbidden label."""
+labels and allowed values, shadow_mvs_up is 1, no forbidden label, series within budget."""
 
 import httpx
 
@@ -18,14 +18,13 @@ def test_exporter_serves_contract_families(
     http_client: httpx.Client,
     settings: Settings,
     contract: Contract,
-    mode: str,
 ) -> None:
     url = f"{settings.exporter_url}/metrics"
 
     def probe() -> ExpositionReport:
         response = http_client.get(url)
         response.raise_for_status()
-        report = inspect_exposition(response.text, contract, mode)
+        report = inspect_exposition(response.text, contract)
         if report.problems:
             raise CheckFailed(f"{url}: " + "; ".join(report.problems[:3]))
         return report

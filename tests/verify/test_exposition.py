@@ -20,8 +20,8 @@ peak_trade_risk_blocks_total{mode="shadow",reason="max_position"} 0
 """
 
 
-def inspect(text: str, mode: str = "shadow"):
-    return inspect_exposition(text, load_contract(), mode)
+def inspect(text: str):
+    return inspect_exposition(text, load_contract())
 
 
 def test_good_exposition_has_no_problems():
@@ -56,8 +56,7 @@ def test_wrong_type_is_caught():
     assert any("shadow_mvs_up" in p for p in inspect(text).problems)
 
 
-def test_up_must_be_one_for_the_runs_mode():
-    assert any("shadow_mvs_up" in p for p in inspect(GOOD, mode="live").problems)
+def test_up_must_be_one():
     assert any(
         "is not 1" in p for p in inspect(GOOD.replace('kraken"} 1', 'kraken"} 0', 1)).problems
     )
