@@ -1,0 +1,137 @@
+"""The shadow pipeline as a pure function of (seed, tick, run_id): no clock, no I/O.
+
+Each signal runs its whole life inside one tick: signal -> intent (or risk_block) ->
+submit -> ack (or error) -> fill (or cancel). Latencies are simulated values, so the
+same seed always yields the same events; only the ledger's wall-clock ``ts`` differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from dataclasses import dataclass
+
+from .labels import FEEDS, RISK_REASONS
+
+STRATEGIES = ("mvs_momentum", "mvs_mean_revert")
+REFERENCE_PRICES = {"BTC/EUR": 60_000.0, "ETH/EUR": 3_000.0}
+QTY_RANGES = {"BTC/EUR": (0.001, 0.05), "ETH/EUR": (0.01, 1.0)}
+
+SIGNALS_PER_TICK = (0, 1, 2, 3)
+SIGNALS_PER_TICK_WEIGHTS = (35, 40, 20, 5)
+RISK_BLOCK_RATE = 0.08
+RISK_REASON_WEIGHTS = (45, 30, 22, 3)  # kill_switch is rare
+SUBMIT_ERROR_RATE = 0.02
+CANCEL_RATE = 0.12
+FEED_GAP_RATE = 0.004
+TAKER_FEE_RATE = 0.0026
+
+ACK_MEDIAN_S = 0.06
+FILL_MEDIAN_S = 0.25
+
+
+@dataclass(frozen=True)
+class Event:
+    stage: str
+    strategy_id: str
+    symbol: str
+    intent_id: str
+    client_order_id: str
+    status: str
+    qty: float
+    price: float
+    fee: float
+    reason: str
+    latency_ms: float
+    # (edge, seconds) observations for the latency histogram; not a ledger field.
+    edges: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    tick: int
+    events: tuple[Event, ...]
+    feed_gaps: tuple[str, ...]
+
+
+def client_order_id(run_id: str, intent_id: str) -> str:
+    """Derived, never random: the same intent always maps to the same order id."""
+    digest = hashlib.sha256(f"{run_id}|{intent_id}".encode()).hexdigest()
+    return f"pt-{digest[:16]}"
+
+
+def simulate_tick(seed: int, tick: int, run_id: str) -> TickOutcome:
+    # A string seed is hashed with SHA-512 by random.Random: stable across processes
+    # and Python versions, unlike hash().
+    rng = random.Random(f"shadow-mvs|{seed}|{tick}")
+    signals = rng.choices(SIGNALS_PER_TICK, SIGNALS_PER_TICK_WEIGHTS)[0]
+    events: list[Event] = []
+    for n in range(signals):
+        events.extend(_signal_lifecycle(rng, run_id, f"i-{tick:08d}-{n}"))
+    feed_gaps = tuple(feed for feed in FEEDS if rng.random() < FEED_GAP_RATE)
+    return TickOutcome(tick=tick, events=tuple(events), feed_gaps=feed_gaps)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
+
+
+def _signal_lifecycle(rng: random.Random, run_id: str, intent_id: str) -> list[Event]:
+    strategy_id = rng.choice(STRATEGIES)
+    symbol = rng.choice(tuple(REFERENCE_PRICES))
+    qty = round(rng.uniform(*QTY_RANGES[symbol]), 4)
+    price = round(REFERENCE_PRICES[symbol] * (1.0 + rng.gauss(0.0, 0.002)), 2)
+    order_id = ""
+
+    def event(
+        stage: str,
+        status: str,
+        seconds: float,
+        *,
+        fee: float = 0.0,
+        reason: str = "",
+        edges: tuple[tuple[str, float], ...] = (),
+    ) -> Event:
+        return Event(
+            stage=stage,
+            strategy_id=strategy_id,
+            symbol=symbol,
+            intent_id=intent_id,
+            client_order_id=order_id,
+            status=status,
+            qty=qty,
+            price=price,
+            fee=fee,
+            reason=reason,
+            latency_ms=_ms(seconds),
+            edges=edges,
+        )
+
+    events = [event("signal", "emitted", 0.0)]
+    decision_s = rng.uniform(0.0002, 0.002)
+    if rng.random() < RISK_BLOCK_RATE:
+        reason = rng.choices(RISK_REASONS, RISK_REASON_WEIGHTS)[0]
+        events.append(event("risk_block", "blocked", decision_s, reason=reason))
+        return events
+
+    order_id = client_order_id(run_id, intent_id)
+    events.append(event("intent", "created", decision_s))
+    submit_s = rng.uniform(0.0005, 0.005)
+    events.append(event("submit", "submitted", submit_s))
+    ack_s = rng.lognormvariate(math.log(ACK_MEDIAN_S), 0.6)
+    if rng.random() < SUBMIT_ERROR_RATE:
+        events.append(event("error", "rejected", ack_s, reason="exchange_reject"))
+        return events
+
+    intent_to_ack = submit_s + ack_s
+    events.append(event("ack", "acknowledged", ack_s, edges=(("intent_to_ack", intent_to_ack),)))
+    fill_s = rng.lognormvariate(math.log(FILL_MEDIAN_S), 0.9)
+    if rng.random() < CANCEL_RATE:
+        events.append(event("cancel", "canceled", fill_s, reason="ttl_expired"))
+        return events
+
+    fee = round(qty * price * TAKER_FEE_RATE, 6)
+    edges = (("ack_to_fill", fill_s), ("intent_to_fill", intent_to_ack + fill_s))
+    events.append(event("fill", "filled", fill_s, fee=fee, edges=edges))
+    return events
