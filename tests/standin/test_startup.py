@@ -1,0 +1,108 @@
+"""Process contract: fatal provisioning exits before listening, SIGTERM exits cleanly,
+and the package runs as top-level ``grafana_standin`` with stdlib + PyYAML only."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import (
+    FIXTURES_DIR,
+    Provisioning,
+    Standin,
+    free_port,
+    port_is_closed,
+    standin_command,
+    standin_env,
+)
+
+PACKAGE_DIR = FIXTURES_DIR / "grafana_standin"
+TOO_MANY_DEFAULTS = (
+    "Datasource provisioning error: datasource.yaml config is invalid. "
+    "Only one datasource per organization can be marked as default"
+)
+
+
+def run_to_exit(provisioning_dir: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    port = free_port()
+    finished = subprocess.run(
+        standin_command(),
+        cwd=FIXTURES_DIR,
+        env=standin_env(provisioning_dir, port, "unused"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return finished, port
+
+
+def test_two_defaults_stop_startup_before_listening(provisioning: Provisioning) -> None:
+    for name in ("a", "b"):
+        provisioning.datasource_file(
+            f"{name}.yaml",
+            {
+                "apiVersion": 1,
+                "datasources": [{"name": name, "type": "prometheus", "isDefault": True}],
+            },
+        )
+    finished, port = run_to_exit(provisioning.path)
+    assert finished.returncode == 1
+    assert TOO_MANY_DEFAULTS in finished.stderr
+    assert 'msg="Failed to provision"' in finished.stdout
+    assert "HTTP Server Listen" not in finished.stdout
+    assert port_is_closed(port)
+
+
+def test_yaml_error_stops_startup(provisioning: Provisioning) -> None:
+    provisioning.provider_file("dashboards.yaml", "apiVersion: 1\nproviders: [\n")
+    finished, _ = run_to_exit(provisioning.path)
+    assert finished.returncode == 1
+    assert "Dashboard provisioning error" in finished.stderr
+
+
+def test_empty_provisioning_still_starts(start_standin, provisioning: Provisioning) -> None:
+    standin: Standin = start_standin(provisioning.path)
+    assert standin.get("/api/datasources").json() == []
+    assert standin.get("/api/search").json() == []
+
+
+def test_sigterm_exits_cleanly_and_frees_the_port(
+    start_standin, provisioning: Provisioning
+) -> None:
+    standin: Standin = start_standin(provisioning.path)
+    assert standin.stop() == 0
+    assert 'msg="Shutdown started" reason=SIGTERM' in standin.log_text()
+    assert port_is_closed(standin.port)
+
+
+def _imports(path: Path) -> list[ast.Import | ast.ImportFrom]:
+    tree = ast.parse(path.read_text())
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+
+
+@pytest.mark.parametrize("module", sorted(PACKAGE_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_only_relative_stdlib_and_yaml_imports(module: Path) -> None:
+    allowed = set(sys.stdlib_module_names) | {"yaml"}
+    for node in _imports(module):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            continue
+        names = (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else [a.name for a in node.names]
+        )
+        for name in names:
+            assert name.split(".")[0] in allowed, f"{module.name} imports {name!r}"
+
+
+def test_importable_from_the_repo_root() -> None:
+    from fixtures.grafana_standin import VERSION
+    from fixtures.grafana_standin.app import main
+
+    assert "standin" in VERSION
+    assert callable(main)
