@@ -1,0 +1,258 @@
+"""docs/*.md cannot drift from the data files, and every repo path they name exists.
+
+The generated blocks must equal what ``verify.docs`` renders from verify/contract.toml,
+verify/triage.toml and fixtures.settings.OPTIONS; each test here is also shown to turn red
+on a stale copy, an edited data file, or a path that does not exist.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verify.contract import CONTRACT_FILE, REPO_ROOT, TRIAGE_FILE, load_contract
+from verify.docs import DOCS_DIR, DocsError, Sources, default_sources, generate, stale_files
+from verify.triage import load_triage
+
+# Paths of the seed runbook's repository, named only in the mapping note of RUNBOOK.md.
+SEED_PREFIXES = ("docs/webui/", "scripts/obs/")
+# Created at run time or by scripts/bootstrap.sh, and git-ignored.
+RUNTIME_PREFIXES = ("reports/", ".env", ".venv/", ".tools/")
+
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
+INLINE = re.compile(r"`([^`\n]+)`")
+TOKEN_SPLIT = re.compile(r"[\s|=;()<>\"'\[\]\\]+")
+BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
+
+
+def docs_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(DOCS_DIR.glob("*.md")))
+
+
+def run_docs_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "verify.docs", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def copy_docs(tmp_path: Path) -> Path:
+    target = tmp_path / "docs"
+    shutil.copytree(DOCS_DIR, target)
+    return target
+
+
+# --- the committed docs are current -------------------------------------------------------
+
+
+def test_committed_docs_equal_generator_output():
+    stale = stale_files()
+    assert not stale, f"stale docs {[p.name for p in stale]}: run python -m verify.docs"
+
+
+def test_both_docs_files_exist_with_their_blocks():
+    for name in ("CONTRACT.md", "RUNBOOK.md"):
+        text = (DOCS_DIR / name).read_text(encoding="utf-8")
+        generate(text, default_sources(), name)  # raises DocsError on a missing block
+
+
+def test_every_fact_of_the_data_files_appears_in_the_docs():
+    text = docs_text()
+    contract = load_contract()
+    nodes = load_triage()
+    expected = (
+        [c.f_code for c in contract.checks]
+        + [c.name for c in contract.checks]
+        + list(nodes)
+        + [route for node in nodes.values() for route in node.routes]
+        + [command for node in nodes.values() for command in node.next_commands]
+        + [f.name for f in contract.families]
+        + [contract.raw["golden_queries"][q] for q in contract.golden_query_names()]
+        + [contract.golden_query(q) for q in contract.golden_query_names()]
+        + list(contract.forbidden_labels)
+        + [v for values in contract.label_values.values() for v in values]
+        + list(contract.endpoints.values())
+        + [contract.project, contract.prometheus["job"], contract.prometheus["target"]]
+        + [contract.datasource[k] for k in ("name", "uid", "url")]
+        + [contract.dashboard[k] for k in ("uid", "title", "folder")]
+    )
+    missing = [fact for fact in expected if fact not in text]
+    assert not missing, f"facts from the data files missing in docs/: {missing}"
+
+
+# --- the check can fail ---------------------------------------------------------------------
+
+
+def test_check_passes_on_a_fresh_copy_and_exits_1_naming_a_stale_one(tmp_path: Path):
+    docs = copy_docs(tmp_path)
+    fresh = run_docs_cli("--check", "--docs-dir", str(docs))
+    assert fresh.returncode == 0, fresh.stderr
+
+    contract_md = docs / "CONTRACT.md"
+    text = contract_md.read_text(encoding="utf-8")
+    assert "`http://127.0.0.1:9109`" in text
+    contract_md.write_text(text.replace("`http://127.0.0.1:9109`", "`http://127.0.0.1:9199`"))
+
+    stale = run_docs_cli("--check", "--docs-dir", str(docs))
+    assert stale.returncode == 1
+    assert "stale:" in stale.stderr
+    assert "CONTRACT.md" in stale.stderr
+    assert "RUNBOOK.md" not in stale.stderr
+    assert "9199" in contract_md.read_text(), "--check must not rewrite anything"
+
+
+def test_rewrite_repairs_a_stale_copy(tmp_path: Path):
+    docs = copy_docs(tmp_path)
+    runbook = docs / "RUNBOOK.md"
+    committed = runbook.read_text(encoding="utf-8")
+    runbook.write_text(committed.replace("### G-3", "### G-3 (edited by hand)"))
+
+    result = run_docs_cli("--docs-dir", str(docs))
+    assert result.returncode == 0, result.stderr
+    assert "rewrote" in result.stderr
+    assert runbook.read_text(encoding="utf-8") == committed
+
+
+def edited_copy(source: Path, tmp_path: Path, old: str, new: str) -> Path:
+    text = source.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {source.name}: update this test's edit"
+    target = tmp_path / source.name
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('prometheus_url = "http://127.0.0.1:9092"', 'prometheus_url = "http://127.0.0.1:9093"'),
+        ("scrape_interval_s = 5", "scrape_interval_s = 15"),
+        ('"broker_order_id"]', '"broker_order_id", "symbol"]'),
+        ("max_series = 400", "max_series = 800"),
+        ("[5m]", "[10m]"),
+        ("budget_s = 30", "budget_s = 45"),
+        ('reason = ["max_position",', 'reason = ["max_leverage", "max_position",'),
+    ],
+)
+def test_an_edited_contract_without_regenerating_is_stale(tmp_path: Path, old: str, new: str):
+    contract = load_contract(edited_copy(CONTRACT_FILE, tmp_path, old, new))
+    stale = stale_files(DOCS_DIR, Sources(contract, load_triage()))
+    assert [p.name for p in stale] == ["CONTRACT.md"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('title = "Dashboard missing (UID not visible)"', 'title = "Dashboard gone"'),
+        ("head -n 60", "head -n 80"),
+        ('from = ["F-FAIL-DATASOURCE:mini_stack_url"]', 'from = ["F-FAIL-DATASOURCE:mini"]'),
+    ],
+)
+def test_an_edited_triage_tree_without_regenerating_is_stale(tmp_path: Path, old: str, new: str):
+    nodes = load_triage(edited_copy(TRIAGE_FILE, tmp_path, old, new))
+    stale = stale_files(DOCS_DIR, Sources(load_contract(), nodes))
+    assert [p.name for p in stale] == ["RUNBOOK.md"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "complaint"),
+    [
+        ("GENERATED: checks -->", "GENERATED: chekcs -->", "unknown generated block"),
+        ("<!-- END GENERATED: options -->", "", "no partner"),
+        ("<!-- BEGIN GENERATED: triage -->\n", "", "no partner"),
+    ],
+)
+def test_malformed_markers_exit_2(tmp_path: Path, old: str, new: str, complaint: str):
+    docs = copy_docs(tmp_path)
+    for path in docs.glob("*.md"):
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new))
+    result = run_docs_cli("--check", "--docs-dir", str(docs))
+    assert result.returncode == 2
+    assert complaint in result.stderr
+
+
+def test_a_missing_docs_file_exits_2(tmp_path: Path):
+    docs = copy_docs(tmp_path)
+    (docs / "RUNBOOK.md").unlink()
+    result = run_docs_cli("--check", "--docs-dir", str(docs))
+    assert result.returncode == 2
+    assert "missing docs file" in result.stderr
+
+
+def test_a_deleted_required_block_is_an_error():
+    text = (DOCS_DIR / "CONTRACT.md").read_text(encoding="utf-8")
+    without = re.sub(
+        r"<!-- BEGIN GENERATED: labels -->.*?<!-- END GENERATED: labels -->", "", text, flags=re.S
+    )
+    with pytest.raises(DocsError, match="required generated block"):
+        generate(without, default_sources(), "CONTRACT.md")
+
+
+# --- every repo path named in backticks exists -----------------------------------------------
+
+
+def expand_braces(token: str) -> list[str]:
+    match = BRACES.search(token)
+    if match is None:
+        return [token]
+    head, tail = token[: match.start()], token[match.end() :]
+    return list(
+        itertools.chain.from_iterable(
+            expand_braces(head + choice + tail) for choice in match[1].split(",")
+        )
+    )
+
+
+def backticked_paths(markdown: str) -> set[str]:
+    """Relative paths (tokens with a '/') in code spans and fenced blocks."""
+    spans = FENCE.findall(markdown)
+    spans += INLINE.findall(FENCE.sub("", markdown))
+    paths = set()
+    for span in spans:
+        for raw in TOKEN_SPLIT.split(span):
+            token = raw.strip("`*").rstrip(",.:")
+            if "/" not in token or "://" in token or ":" in token or "{{" in token:
+                continue
+            if token.startswith(("/", "$", "~", "-")):
+                continue
+            paths.update(expand_braces(token))
+    return paths
+
+
+def missing_paths(markdown: str, root: Path) -> list[str]:
+    missing = []
+    for path in sorted(backticked_paths(markdown)):
+        if path.startswith(SEED_PREFIXES + RUNTIME_PREFIXES):
+            continue
+        if not any(root.glob(path.rstrip("/"))):
+            missing.append(path)
+    return missing
+
+
+@pytest.mark.parametrize("doc", sorted(p.name for p in DOCS_DIR.glob("*.md")))
+def test_every_backticked_path_exists(doc: str):
+    markdown = (DOCS_DIR / doc).read_text(encoding="utf-8")
+    assert backticked_paths(markdown), f"{doc} names no repo path at all: extractor broken?"
+    assert missing_paths(markdown, REPO_ROOT) == []
+
+
+def test_path_check_catches_a_missing_path():
+    markdown = (
+        "Run `bash scripts/bootstrp.sh` then `compose/grafana/`.\n\n"
+        "```bash\nsed -n 1p compose/prometheus/nope.yml\n```\n"
+        "Seed only: `scripts/obs/shadow_mvs_local_{up,down}.sh`; output: `reports/x.json`.\n"
+        "Globs: `verify/test_*.py`, `compose/{exporter,nothing}.yml`.\n"
+    )
+    assert missing_paths(markdown, REPO_ROOT) == [
+        "compose/nothing.yml",
+        "compose/prometheus/nope.yml",
+        "scripts/bootstrp.sh",
+    ]
