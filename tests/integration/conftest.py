@@ -1,0 +1,28 @@
+"""A healthy offline stack shared by the fault matrix, brought up once per module."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures.compose import (
+    ComposeProject,
+    EnvironmentProblem,
+    host_network_default,
+    require_docker,
+)
+from fixtures.faults import FaultBench
+
+
+@pytest.fixture(scope="module")
+def fault_bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultBench]:
+    try:
+        require_docker()
+    except EnvironmentProblem as problem:
+        pytest.fail(f"integration tests need Docker: {problem}")
+    compose = ComposeProject(offline=True, host_network=host_network_default())
+    bench = FaultBench(compose, Path(tmp_path_factory.mktemp("faults")))
+    bench.down()
+    bench.up()
+    yield bench
+    bench.down()

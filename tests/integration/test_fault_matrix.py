@@ -1,0 +1,39 @@
+"""The fault matrix: every scenario breaks one link of a healthy offline stack, and the
+verify suite must name the right first F-code and G-node — the diagnosis is the product."""
+
+import pytest
+
+from fixtures.faults import FaultBench, load_scenarios, run_verify
+
+SCENARIOS = load_scenarios()
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def test_healthy_stack_passes_before_any_fault(fault_bench: FaultBench, tmp_path):
+    outcome = run_verify(tmp_path / "verify.json")
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.report["result"] == "PASS"
+    assert outcome.verify_code == "F-OK"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
+    restore, verify_env = fault_bench.inject(scenario)
+    try:
+        outcome = run_verify(tmp_path / "verify.json", env=verify_env)
+    finally:
+        restore()
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.verify_code == scenario.expect_f_code, outcome.output
+    assert outcome.node == scenario.expect_node, outcome.output
+    assert f"TRIAGE|{scenario.expect_node}|" in outcome.output
+    assert "RESULT=FAIL" in outcome.output
+    assert "Traceback" not in outcome.output
+
+
+def test_every_g_node_is_reached_by_some_scenario():
+    from verify.triage import load_triage
+
+    reached = {s.expect_node for s in SCENARIOS}
+    assert set(load_triage()) <= reached
