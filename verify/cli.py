@@ -1,7 +1,9 @@
 """``shadow-mvs``: the operator's entry point — up, verify, explain, down.
 
 Exit codes are the same for every subcommand: 0 PASS/done, 1 FAIL, 2 usage or
-environment error (bad flag, no Docker daemon, missing credentials or images).
+environment error (bad flag or value; for up/down also no Docker daemon, missing
+credentials or images). ``verify`` reports a stack that cannot start as the FAIL of the
+component at fault (exit 1), because that is the verdict an operator needs.
 """
 
 from __future__ import annotations

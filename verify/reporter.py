@@ -155,6 +155,8 @@ class Reporter:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
         json_report.update(verdict(self.run, _compose_command(self.config), label))
-        cleaned = scrub(json_report, secrets_in_play(self.config))
-        json_report.clear()
-        json_report.update(cleaned)
+        secrets = secrets_in_play(self.config)
+        if secrets:
+            cleaned = scrub(json_report, secrets)
+            json_report.clear()
+            json_report.update(cleaned)

@@ -1,0 +1,73 @@
+"""Bad input never crashes the verifier: each case is one FAIL line with the right F-code,
+the triage block, and no traceback — malformed exposition, Grafana answering 500 or HTML,
+a hung endpoint, missing credentials."""
+
+import pytest
+
+from fixtures.faults import FaultBench, hung_port, occupy_port, run_verify
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def assert_named(outcome, f_code, node, fragment):
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.verify_code == f_code, outcome.output
+    assert outcome.node == node
+    assert f"FAIL|{f_code}|" in outcome.output
+    assert fragment in outcome.output
+    assert "Traceback" not in outcome.output
+
+
+def test_malformed_exposition(tmp_path):
+    with occupy_port(
+        "127.0.0.1",
+        0,
+        body=b"peak_trade_pipeline_events_total{ garbage\n",
+        content_type="text/plain",
+    ) as port:
+        outcome = run_verify(
+            tmp_path / "v.json",
+            extra_args=(f"--exporter-url=http://127.0.0.1:{port}", "-k", "exporter"),
+        )
+    assert_named(outcome, "F-FAIL-EXPORTER", "G-1", "ValueError")
+
+
+def test_hung_exporter_times_out_within_its_budget(tmp_path):
+    with hung_port() as port:
+        outcome = run_verify(
+            tmp_path / "v.json",
+            extra_args=(f"--exporter-url=http://127.0.0.1:{port}", "-k", "exporter"),
+        )
+    assert_named(outcome, "F-FAIL-EXPORTER", "G-1", "timed out")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "fragment"),
+    [
+        (500, b"<html>Internal Server Error</html>", "JSONDecodeError"),
+        (200, b"<html>login</html>", "JSONDecodeError"),
+        (503, b'{"database":"failing","version":"x"}', "database=failing"),
+    ],
+    ids=["500-html", "200-html", "503-db-failing"],
+)
+def test_grafana_bad_answers(fault_bench: FaultBench, tmp_path, status, body, fragment):
+    with occupy_port(
+        "127.0.0.1", 0, status=status, body=body, content_type="application/json"
+    ) as port:
+        outcome = run_verify(
+            tmp_path / "v.json", extra_args=(f"--grafana-url=http://127.0.0.1:{port}",)
+        )
+    assert_named(outcome, "F-FAIL-GRAFANA", "G-4", fragment)
+
+
+def test_missing_credentials_say_so(fault_bench: FaultBench, tmp_path):
+    outcome = run_verify(
+        tmp_path / "v.json",
+        env={
+            "SHADOW_MVS_ENV_FILE": str(tmp_path / "absent.env"),
+            "GRAFANA_AUTH": "",
+            "GF_SECURITY_ADMIN_USER": "",
+            "GF_SECURITY_ADMIN_PASSWORD": "",
+        },
+    )
+    assert_named(outcome, "F-FAIL-DATASOURCE", "G-5", "Grafana auth failed: no credentials")

@@ -1,0 +1,114 @@
+"""The whole product, as an operator runs it: `pytest verify/ --offline` brings the stack
+up with pytest-docker, verifies every link, writes reports/verify.json and tears down.
+Also the bring-up failures: each gives one FAIL line naming the component, no traceback."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from fixtures.compose import ComposeProject, host_network_default
+from fixtures.faults import occupy_port
+from verify.contract import REPO_ROOT, load_contract
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def run_compose_verify(report, env=None, *args):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "verify/",
+            "--offline",
+            f"--json-report-file={report}",
+            *args,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def project_containers() -> str:
+    compose = ComposeProject(offline=True, host_network=host_network_default())
+    return compose.run("ps -a -q", check=False).stdout.strip()
+
+
+def test_offline_verify_passes_end_to_end_without_leaking_the_password(tmp_path):
+    password = f"Recognisable-{secrets.token_hex(6)}"
+    report_file = tmp_path / "verify.json"
+    code, output = run_compose_verify(report_file, {"GF_SECURITY_ADMIN_PASSWORD": password})
+    assert code == 0, output
+    assert "RESULT=PASS" in output
+    assert "INFO|stack=compose-offline up:" in output
+    for key in ("exporter", "prometheus", "grafana", "dashboard_uid"):
+        assert f"EVIDENCE|{key}=" in output
+    assert "standin" in output  # the evidence says which Grafana was checked
+    report = json.loads(report_file.read_text())
+    assert report["result"] == "PASS"
+    assert report["verify_code"] == "F-OK"
+    assert report["triage"] is None
+    assert report["stack"]["mode"] == "compose-offline"
+    assert report["contract_version"] == load_contract().version
+    assert set(report["versions"]) >= {"prometheus", "grafana"}
+    checks = [t["metadata"] for t in report["tests"]]
+    assert [c["check"] for c in checks] == [c.name for c in load_contract().checks]
+    for meta in checks:
+        assert meta["status"] == "pass"
+        assert meta["f_code"].startswith("F-FAIL-")
+        assert meta["attempts"] >= 1
+        assert meta["elapsed_s"] >= 0
+    assert "targets_retry" not in checks[2]  # the retry count is an INFO line, not metadata
+    assert project_containers() == "", "pytest-docker must tear the stack down"
+    assert password not in output
+    assert password not in report_file.read_text()
+    for path in (REPO_ROOT / "reports").rglob("*"):
+        if path.is_file():
+            assert password not in path.read_text(errors="replace"), path
+
+
+def test_busy_exporter_port_at_bring_up_names_the_exporter(tmp_path):
+    report_file = tmp_path / "verify.json"
+    with occupy_port("127.0.0.1", 9109):
+        code, output = run_compose_verify(report_file)
+    assert code == 1, output
+    assert "FAIL|F-FAIL-EXPORTER|port 9109 is already in use" in output
+    assert "TRIAGE|G-1|" in output
+    assert "Traceback" not in output
+    report = json.loads(report_file.read_text())
+    assert report["verify_code"] == "F-FAIL-EXPORTER"
+    assert report["stack"]["start_error"]
+    assert project_containers() == ""
+
+
+def test_unreachable_docker_daemon_is_one_clear_line(tmp_path):
+    report_file = tmp_path / "verify.json"
+    code, output = run_compose_verify(report_file, {"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
+    assert code == 1, output
+    assert "FAIL|F-FAIL-PROMETHEUS|Docker daemon unreachable" in output
+    assert "TRIAGE|G-2|" in output
+    assert "Traceback" not in output
+    assert json.loads(report_file.read_text())["verify_code"] == "F-FAIL-PROMETHEUS"
+
+
+def test_missing_credentials_stop_before_bring_up(tmp_path):
+    report_file = tmp_path / "verify.json"
+    env = {
+        "SHADOW_MVS_ENV_FILE": str(tmp_path / "absent.env"),
+        "GRAFANA_AUTH": "",
+        "GF_SECURITY_ADMIN_PASSWORD": "",
+    }
+    code, output = run_compose_verify(report_file, env)
+    assert code == 1, output
+    assert "FAIL|F-FAIL-DATASOURCE|no Grafana admin credentials" in output
+    assert "TRIAGE|G-5|" in output
+    assert "Traceback" not in output
+    assert project_containers() == ""

@@ -1,0 +1,79 @@
+"""The operator CLI: exit codes 0/1/2 and flags passed through to pytest unchanged."""
+
+import subprocess
+import sys
+
+import pytest
+
+from verify import cli
+
+
+def shadow_mvs(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "verify.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_explain_prints_node_with_commands():
+    result = shadow_mvs("explain", "g-7")
+    assert result.returncode == 0
+    assert "G-7: Data empty although the target is UP" in result.stdout
+    assert "peak_trade_pipeline_events_total" in result.stdout
+
+
+def test_unknown_node_is_usage_error():
+    result = shadow_mvs("explain", "G-42")
+    assert result.returncode == 2
+    assert "unknown node" in result.stderr
+
+
+def test_bad_flag_is_usage_error_without_traceback():
+    result = shadow_mvs("verify", "--stack=sideways")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_environment_value_is_usage_error(monkeypatch):
+    monkeypatch.setenv("SHADOW_MVS_OFFLINE", "perhaps")
+    assert cli.main(["verify"]) == 2
+
+
+def test_verify_passes_flags_through_to_pytest():
+    args = cli.build_parser().parse_args(
+        [
+            "verify",
+            "--stack=external",
+            "--offline",
+            "--mode=live",
+            "--grafana-url=http://g:3000",
+            "--",
+            "-x",
+        ]
+    )
+    command = cli.pytest_command(args)
+    assert command[1:4] == ["-m", "pytest", "verify"]
+    assert "--stack=external" in command
+    assert "--offline" in command
+    assert "--mode=live" in command
+    assert "--grafana-url=http://g:3000" in command
+    assert command[-1] == "-x"
+
+
+@pytest.mark.parametrize(("pytest_code", "exit_code"), [(0, 0), (1, 1), (2, 2), (4, 2), (5, 2)])
+def test_verify_maps_pytest_exit_codes(monkeypatch, pytest_code, exit_code):
+    monkeypatch.setattr(
+        cli.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, pytest_code)
+    )
+    assert cli.main(["verify", "--stack=external"]) == exit_code
+
+
+def test_up_without_docker_is_environment_error(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    result = shadow_mvs("up", "--offline", env=env)
+    assert result.returncode == 2
+    assert "Docker daemon unreachable" in result.stderr
+    assert "Traceback" not in result.stderr

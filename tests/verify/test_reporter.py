@@ -1,0 +1,121 @@
+"""Every reporter line and every verdict field, from hand-built check records."""
+
+import pytest
+
+from verify.reporter import check_line, render, scrub, verdict
+from verify.run import CheckBlocked, CheckFailed, VerifyRun
+
+COMPOSE = "docker compose -p peaktrade-shadow-mvs -f compose/x.yml"
+
+
+def green_run() -> VerifyRun:
+    run = VerifyRun()
+    evidence = {"exporter": "E", "prometheus": "P", "grafana": "G", "dashboard": "D"}
+    for name, record in run.records.items():
+        record.attempts = 3 if name == "targets" else 1
+        record.message = f"{name} fine"
+        key = "dashboard_uid" if name == "dashboard" else name
+        if name in evidence:
+            record.evidence[key] = f"{evidence[name]}-value"
+        run.settle(name, None)
+    return run
+
+
+def exporter_down_run() -> VerifyRun:
+    run = VerifyRun()
+    run.records["exporter"].attempts = 21
+    run.settle("exporter", CheckFailed("connection refused (gave up after 21 attempts)"))
+    run.settle("prometheus", None)
+    run.settle("targets", CheckBlocked(run.records["exporter"]))
+    return run
+
+
+def test_pass_block_in_order():
+    lines = render(green_run(), COMPOSE)
+    assert lines[:7] == [
+        f"PASS|{n}|{n} fine"
+        for n in (
+            "exporter",
+            "prometheus",
+            "targets",
+            "queries",
+            "grafana",
+            "datasource",
+            "dashboard",
+        )
+    ]
+    assert "INFO|targets_retry=2" in lines
+    evidence = [line for line in lines if line.startswith("EVIDENCE|")]
+    assert evidence == [
+        "EVIDENCE|exporter=E-value",
+        "EVIDENCE|prometheus=P-value",
+        "EVIDENCE|grafana=G-value",
+        "EVIDENCE|dashboard_uid=D-value",
+    ]
+    assert not any(line.startswith("TRIAGE|") for line in lines)
+    assert lines[-3:] == [
+        "INFO|verify_code=F-OK",
+        "RESULT=PASS",
+        "INFO|See Contract: docs/CONTRACT.md",
+    ]
+
+
+def test_fail_block_names_code_node_and_commands():
+    lines = render(exporter_down_run(), COMPOSE)
+    assert lines[0] == "FAIL|F-FAIL-EXPORTER|connection refused (gave up after 21 attempts)"
+    assert "FAIL|F-FAIL-TARGETS|blocked by F-FAIL-EXPORTER (exporter); not retried" in lines
+    assert "SKIP|grafana|not run" in lines
+    assert "TRIAGE|G-1|Exporter down / :9109 unreachable" in lines
+    nexts = [line for line in lines if line.startswith("TRIAGE|G-1|next: ")]
+    assert len(nexts) >= 2
+    assert any(COMPOSE in line for line in nexts)
+    assert "INFO|verify_code=F-FAIL-EXPORTER" in lines
+    assert "RESULT=FAIL" in lines
+    assert lines.index("RESULT=FAIL") > lines.index(nexts[-1])
+
+
+def test_check_line_for_each_status():
+    run = exporter_down_run()
+    assert check_line(run.records["prometheus"]).startswith("PASS|prometheus|")
+    assert check_line(run.records["exporter"]).startswith("FAIL|F-FAIL-EXPORTER|")
+    assert check_line(run.records["targets"]).startswith("FAIL|F-FAIL-TARGETS|blocked")
+    assert check_line(run.records["queries"]) == "SKIP|queries|not run"
+
+
+def test_verdict_fields_on_pass_and_fail():
+    passed = verdict(green_run(), COMPOSE, "compose-offline")
+    assert passed["result"] == "PASS"
+    assert passed["verify_code"] == "F-OK"
+    assert passed["triage"] is None
+    assert passed["stack"]["mode"] == "compose-offline"
+    assert passed["stack"]["pipeline_mode"] == "shadow"
+    assert passed["contract_version"]
+    failed = verdict(exporter_down_run(), COMPOSE, "external")
+    assert failed["result"] == "FAIL"
+    assert failed["verify_code"] == "F-FAIL-EXPORTER"
+    assert failed["failing_check"] == "exporter"
+    assert failed["triage"]["node"] == "G-1"
+    assert failed["triage"]["next_commands"]
+
+
+def test_per_test_metadata_fields():
+    meta = exporter_down_run().records["exporter"].as_metadata()
+    for key in ("check", "f_code", "g_node", "attempts", "elapsed_s", "evidence", "last_error"):
+        assert key in meta
+    assert meta["g_node"] == "G-1"
+    assert meta["attempts"] == 21
+    assert green_run().records["exporter"].as_metadata()["g_node"] is None
+
+
+def test_scrub_removes_secrets_everywhere():
+    report = {"a": "user:Pa$$w0rd-x", "b": ["Pa$$w0rd-x"], "Pa$$w0rd-x": 1, "c": 'q"uote'}
+    cleaned = scrub(report, ["Pa$$w0rd-x", 'q"uote'])
+    assert "Pa$$w0rd-x" not in str(cleaned)
+    assert cleaned["a"] == "user:***"
+    assert cleaned["c"] == "***"
+
+
+@pytest.mark.parametrize("secrets", [[], ["absent-secret"]])
+def test_scrub_keeps_report_when_nothing_to_hide(secrets):
+    report = {"tests": [1, 2], "result": "PASS"}
+    assert scrub(report, secrets) == report

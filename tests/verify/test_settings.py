@@ -1,0 +1,67 @@
+"""Option, else environment variable, else default — the same for every switch."""
+
+import pytest
+
+from fixtures.settings import Settings, SettingsError
+
+
+def test_defaults_come_from_the_contract(monkeypatch):
+    for var in (
+        "SHADOW_MVS_STACK",
+        "SHADOW_MVS_OFFLINE",
+        "SHADOW_MVS_VERIFY_MODE",
+        "SHADOW_MVS_EXPORTER_URL",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings.from_values({})
+    assert settings.stack == "compose"
+    assert settings.offline is False
+    assert settings.mode == "shadow"
+    assert settings.exporter_url == "http://127.0.0.1:9109"
+    assert settings.stack_label == "compose-online"
+
+
+def test_environment_fills_what_flags_leave_open(monkeypatch):
+    monkeypatch.setenv("SHADOW_MVS_OFFLINE", "true")
+    monkeypatch.setenv("SHADOW_MVS_STACK", "external")
+    monkeypatch.setenv("SHADOW_MVS_GRAFANA_URL", "http://grafana.staging:3000/")
+    settings = Settings.from_values({"stack": "compose"})
+    assert settings.stack == "compose"  # the flag wins
+    assert settings.offline is True
+    assert settings.grafana_url == "http://grafana.staging:3000"
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("SHADOW_MVS_OFFLINE", "maybe"),
+        ("SHADOW_MVS_STACK", "kubernetes"),
+        ("SHADOW_MVS_VERIFY_MODE", "paper"),
+    ],
+)
+def test_bad_environment_values_are_refused(monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError, match=var):
+        Settings.from_values({})
+
+
+def test_host_network_can_be_forced(monkeypatch):
+    monkeypatch.delenv("SHADOW_MVS_HOST_NETWORK", raising=False)
+    assert Settings.from_values({"host_network": "off"}).host_network is False
+    assert Settings.from_values({"host_network": "on"}).host_network is True
+
+
+def test_compose_files_follow_the_mode():
+    online = Settings.from_values({"host_network": "off"}).compose
+    offline = Settings.from_values({"offline": True, "host_network": "on"}).compose
+    assert [p.name for p in online.files] == [
+        "prometheus-local.yml",
+        "grafana-only.yml",
+        "exporter.yml",
+    ]
+    assert [p.name for p in offline.files][-2:] == ["host-network.yml", "offline.yml"]
+    assert "--build" in online.up_command()
+    assert "--build" not in offline.up_command()
+    assert offline.base_command(relative=True).startswith(
+        "docker compose -p peaktrade-shadow-mvs --env-file .env -f compose/"
+    )
