@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fixtures.compose import grafana_credentials
+from fixtures.settings import Settings
 
 from .contract import load_contract
+from .forensics import write_bundle
 from .run import CheckRecord, VerifyRun
 from .session import SETTINGS_KEY, check_name, verify_run
 from .triage import Node
@@ -125,11 +128,17 @@ def _compose_command(config: pytest.Config) -> str:
     return settings.compose.base_command(relative=True)
 
 
+def forensics_dir(config: pytest.Config) -> Path:
+    report_file = config.option.json_report_file or "reports/verify.json"
+    return Path(report_file).parent / "forensics"
+
+
 class Reporter:
     """Registered by verify/plugin.py for verify sessions only."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
+        self.forensics_note: str | None = None
 
     @property
     def run(self) -> VerifyRun:
@@ -140,7 +149,10 @@ class Reporter:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
         secrets = secrets_in_play(self.config)
-        for line in render(self.run, _compose_command(self.config)):
+        lines = render(self.run, _compose_command(self.config))
+        if self.forensics_note:
+            lines.insert(-2, self.forensics_note)
+        for line in lines:
             for secret in secrets:
                 line = line.replace(secret, REDACTED)
             terminalreporter.write_line(line)
@@ -151,11 +163,19 @@ class Reporter:
         name = check_name(item)
         return self.run.records[name].as_metadata() if name else {}
 
+    def _forensics(self, settings: Settings, secrets: list[str]) -> list[str]:
+        out_dir = forensics_dir(self.config)
+        files = write_bundle(settings, out_dir, secrets)
+        self.forensics_note = f"INFO|forensics={out_dir}/ ({len(files)} files)"
+        return [str(path) for path in files]
+
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
         json_report.update(verdict(self.run, _compose_command(self.config), label))
         secrets = secrets_in_play(self.config)
+        if not self.run.passed and settings is not None:
+            json_report["forensics"] = self._forensics(settings, secrets)
         if secrets:
             cleaned = scrub(json_report, secrets)
             json_report.clear()

@@ -1,6 +1,8 @@
 """F-FAIL-EXPORTER → G-1: :9109/metrics answers and carries every contract family with its
 labels and allowed values, shadow_mvs_up is 1, no forbidden label, series within budget."""
 
+from typing import Any
+
 import httpx
 
 from fixtures.settings import Settings
@@ -29,6 +31,27 @@ def test_exporter_serves_contract_families(
             raise CheckFailed(f"{url}: " + "; ".join(report.problems[:3]))
         return report
 
+    def reconcile() -> dict[str, Any]:
+        snapshot_url = f"{settings.exporter_url}{contract.raw['exporter']['snapshot_path']}"
+        response = http_client.get(snapshot_url)
+        response.raise_for_status()
+        snapshot: dict[str, Any] = response.json()
+        if snapshot["counters"] != snapshot["ledger_counts"]:
+            diff = {
+                stage: (n, snapshot["ledger_counts"].get(stage))
+                for stage, n in snapshot["counters"].items()
+                if snapshot["ledger_counts"].get(stage) != n
+            }
+            raise CheckFailed(
+                f"ledger and counters disagree (counter, ledger): {diff}", retryable=False
+            )
+        return snapshot
+
     report = check.poll(probe)
-    check.passed(f"{len(report.families)} families, {report.series} series")
+    snapshot = check.poll(reconcile)
+    check.passed(
+        f"{len(report.families)} families, {report.series} series, "
+        f"ledger {snapshot['ledger_lines']} lines = counters"
+    )
     check.evidence("exporter", f"{url} families={len(report.families)} series={report.series}")
+    check.evidence("ledger", f"lines={snapshot['ledger_lines']} per_stage_counts_match=true")

@@ -1,0 +1,78 @@
+"""F-FAIL-PANELS → G-9: every panel of the provisioned dashboard, with $mode/$exchange
+filled from the run, uses the provisioned datasource uid and returns data both from
+Prometheus directly and through Grafana's POST /api/ds/query (runbook F-4 "panels empty")."""
+
+from prometheus_api_client import PrometheusConnect
+
+from fixtures.clients import GrafanaClient
+from fixtures.stack import Stack
+from verify.contract import Contract
+from verify.panels import leftover_inputs, panel_queries
+from verify.run import CheckContext, CheckFailed
+
+CHECK = "panels"
+
+
+def test_every_panel_returns_data(
+    check: CheckContext,
+    stack: Stack,
+    grafana: GrafanaClient,
+    prometheus: PrometheusConnect,
+    contract: Contract,
+    mode: str,
+) -> None:
+    ds_uid = contract.datasource["uid"]
+    variables = {**contract.variables, "mode": mode}
+
+    def probe() -> tuple[int, int]:
+        path = f"/api/dashboards/uid/{contract.dashboard['uid']}"
+        dashboard = grafana.get_json(path)["dashboard"]
+        if leftovers := leftover_inputs(dashboard):
+            raise CheckFailed(f"dashboard keeps import leftovers: {leftovers}", retryable=False)
+        queries = panel_queries(dashboard, variables)
+        for query in queries:
+            if any(uid != ds_uid for uid in query.datasource_uids):
+                raise CheckFailed(
+                    f"panel {query.panel!r} uses datasource "
+                    f"{query.datasource_uids}, not the provisioned uid {ds_uid}",
+                    retryable=False,
+                )
+        for query in queries:
+            if not prometheus.custom_query(query.expr):
+                raise CheckFailed(
+                    f"panel {query.panel!r} ({query.ref_id}) empty in Prometheus: {query.expr}"
+                )
+        body = {
+            "from": "now-15m",
+            "to": "now",
+            "queries": [
+                {
+                    "refId": f"{q.ref_id}{i}",
+                    "datasource": {"type": "prometheus", "uid": ds_uid},
+                    "expr": q.expr,
+                    "instant": True,
+                    "range": False,
+                }
+                for i, q in enumerate(queries)
+            ],
+        }
+        response = grafana.post_json("/api/ds/query", body)
+        results = response.json().get("results", {})
+        for i, query in enumerate(queries):
+            result = results.get(f"{query.ref_id}{i}", {})
+            if result.get("error") or response.status_code != 200:
+                raise CheckFailed(
+                    f"panel {query.panel!r} via Grafana /api/ds/query: "
+                    f"{result.get('error') or f'HTTP {response.status_code}'}"
+                )
+            frames = result.get("frames", [])
+            if not any(any(column for column in f["data"]["values"]) for f in frames):
+                raise CheckFailed(
+                    f"panel {query.panel!r} ({query.ref_id}) has no data through "
+                    f"Grafana datasource {ds_uid}"
+                )
+        return len({q.panel for q in queries}), len(queries)
+
+    panels, count = check.poll(probe)
+    check.passed(f"{panels} panels, {count} queries with data via Prometheus and Grafana")
+    check.evidence("panels", f"panels={panels} queries={count} datasource={ds_uid} mode={mode}")

@@ -1,0 +1,58 @@
+"""F-FAIL-RULES → G-2: the runbook's Phase 7 alert rules are loaded in the live Prometheus,
+their group has been evaluated, and every rule in it is healthy."""
+
+from typing import Any
+
+import httpx
+
+from fixtures.settings import Settings
+from fixtures.stack import Stack
+from verify.contract import Contract
+from verify.run import CheckContext, CheckFailed
+
+CHECK = "rules"
+NEVER = "0001-01-01T00:00:00Z"  # Prometheus's lastEvaluation before the first run
+
+
+def test_alert_rules_loaded_and_healthy(
+    check: CheckContext,
+    stack: Stack,
+    http_client: httpx.Client,
+    settings: Settings,
+    contract: Contract,
+) -> None:
+    group_name = contract.prometheus["rule_group"]
+    wanted = set(contract.prometheus["alerts"])
+
+    def probe() -> dict[str, Any]:
+        response = http_client.get(f"{settings.prometheus_url}/api/v1/rules")
+        response.raise_for_status()
+        groups = response.json()["data"]["groups"]
+        group = next((g for g in groups if g["name"] == group_name), None)
+        if group is None:
+            names = [g["name"] for g in groups]
+            raise CheckFailed(f"rule group {group_name!r} not loaded (groups: {names or 'none'})")
+        alerts = {r["name"] for r in group["rules"] if r["type"] == "alerting"}
+        if missing := sorted(wanted - alerts):
+            raise CheckFailed(f"alert rules missing from group {group_name!r}: {missing}")
+        if group.get("lastEvaluation", NEVER).startswith("0001-"):
+            raise CheckFailed(f"rule group {group_name!r} not evaluated yet")
+        unhealthy = [
+            f"{r['name']}: {r['health']} {r.get('lastError', '')}".strip()
+            for r in group["rules"]
+            if r["health"] != "ok"
+        ]
+        if unhealthy:
+            raise CheckFailed(f"unhealthy rules: {unhealthy}")
+        return group
+
+    group = check.poll(probe)
+    firing = sorted({r["name"] for r in group["rules"] if r.get("state") == "firing"})
+    check.passed(
+        f"group {group_name}: {len(group['rules'])} rules healthy, firing {firing or 'none'}"
+    )
+    check.evidence(
+        "rules",
+        f"group={group_name} rules={len(group['rules'])} health=ok "
+        f"firing={','.join(firing) or 'none'}",
+    )
