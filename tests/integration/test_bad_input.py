@@ -71,3 +71,24 @@ def test_missing_credentials_say_so(fault_bench: FaultBench, tmp_path):
         },
     )
     assert_named(outcome, "F-FAIL-DATASOURCE", "G-5", "Grafana auth failed: no credentials")
+
+
+def test_password_appears_in_no_output_or_file_on_failure(fault_bench: FaultBench, tmp_path):
+    from fixtures.compose import grafana_credentials
+
+    credentials = grafana_credentials(fault_bench.compose.env_file)
+    assert credentials, "bootstrap writes .env with the admin password"
+    password = credentials[1]
+    report_file = tmp_path / "verify.json"
+    outcome = run_verify(
+        report_file,
+        env={"GRAFANA_AUTH": f"admin:{password}"},
+        extra_args=("--exporter-url=http://127.0.0.1:9",),
+    )
+    assert outcome.verify_code == "F-FAIL-EXPORTER", outcome.output
+    assert outcome.report["forensics"], "a FAIL writes the forensics bundle"
+    assert password not in outcome.output
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 2
+    for path in written:
+        assert password not in path.read_text(errors="replace"), path

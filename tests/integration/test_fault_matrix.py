@@ -1,6 +1,8 @@
 """The fault matrix: every scenario breaks one link of a healthy offline stack, and the
 verify suite must name the right first F-code and G-node — the diagnosis is the product."""
 
+from pathlib import Path
+
 import pytest
 
 from fixtures.faults import FaultBench, load_scenarios, run_verify
@@ -30,6 +32,14 @@ def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
     assert f"TRIAGE|{scenario.expect_node}|" in outcome.output
     assert "RESULT=FAIL" in outcome.output
     assert "Traceback" not in outcome.output
+    assert scenario.expect_detail in outcome.report["failure"], outcome.report["failure"]
+    forensics = outcome.report["forensics"]
+    assert {Path(f).name for f in forensics} >= {
+        "prometheus-targets.json",
+        "grafana-datasources.json",
+        "exporter-metrics.txt",
+    }
+    assert all(Path(f).is_file() for f in forensics)
 
 
 def test_every_g_node_is_reached_by_some_scenario():
@@ -37,3 +47,15 @@ def test_every_g_node_is_reached_by_some_scenario():
 
     reached = {s.expect_node for s in SCENARIOS}
     assert set(load_triage()) <= reached
+
+
+def test_live_shaped_stack_verifies_with_mode_live(fault_bench: FaultBench, tmp_path):
+    """The same suite verifies a live-shaped stack: only the expected mode changes."""
+    restore = fault_bench.exporter_env(SHADOW_MVS_MODE="live", LIVE_TRADING_ENABLED="true")
+    try:
+        outcome = run_verify(tmp_path / "verify.json", extra_args=("--mode=live",))
+    finally:
+        restore()
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.report["stack"]["pipeline_mode"] == "live"
+    assert "mode=live" in outcome.output
