@@ -8,23 +8,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-LEDGER_FIELDS = (
-    "ts",
-    "mode",
-    "run_id",
-    "stage",
-    "strategy_id",
-    "symbol",
-    "intent_id",
-    "client_order_id",
-    "status",
-    "qty",
-    "price",
-    "fee",
-    "reason",
-    "latency_ms",
-)
-
 
 class Ledger:
     """Writes each record as one whole line with a single unbuffered write(2).

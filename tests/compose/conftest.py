@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from verify.contract import REPO_ROOT, Contract, load_contract
+from fixtures.local_prometheus import local_prometheus
+from verify.contract import REPO_ROOT
 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 INSTALL_HINT = "run scripts/install-prometheus-tools.sh"
@@ -32,12 +30,6 @@ DUMMY_CREDENTIALS = {
     "GF_SECURITY_ADMIN_USER": "dummy-admin",
     "GF_SECURITY_ADMIN_PASSWORD": "dummy-pw",
 }
-PROMETHEUS_READY_BUDGET_S = 15.0
-
-
-@pytest.fixture(scope="session")
-def contract() -> Contract:
-    return load_contract()
 
 
 @pytest.fixture(scope="session")
@@ -119,64 +111,10 @@ def compose_config(compose_cli: None, dummy_env_file: Path) -> ComposeConfig:
     return merged
 
 
-def free_loopback_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /-/ready; a timeout names the last error and shows the server's log tail."""
-
-    def probe() -> None:
-        if process.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {process.returncode}")
-        httpx.get(f"{url}/-/ready", timeout=1.0).raise_for_status()
-
-    try:
-        for attempt in Retrying(
-            stop=stop_after_delay(PROMETHEUS_READY_BUDGET_S),
-            wait=wait_fixed(0.1),
-            retry=retry_if_exception_type(httpx.HTTPError),
-        ):
-            with attempt:
-                probe()
-    except (RetryError, RuntimeError) as exc:
-        last = exc.last_attempt.exception() if isinstance(exc, RetryError) else exc
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-        raise RuntimeError(
-            f"Prometheus at {url} not ready within {PROMETHEUS_READY_BUDGET_S}s: {last!r}\n{tail}"
-        ) from None
-
-
 @pytest.fixture(scope="session")
 def scratch_prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A short-lived real Prometheus (no scrape targets) for parsing and evaluating PromQL."""
     binary = tool("prometheus")
-    workdir = tmp_path_factory.mktemp("prometheus")
-    config = workdir / "prometheus.yml"
-    config.write_text("global:\n  evaluation_interval: 5s\nscrape_configs: []\n")
-    address = f"127.0.0.1:{free_loopback_port()}"
-    log = workdir / "prometheus.log"
-    with log.open("wb") as log_handle:
-        process = subprocess.Popen(
-            [
-                str(binary),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address={address}",
-            ],
-            stdout=log_handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://{address}"
-    try:
-        wait_until_ready(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    config = {"global": {"evaluation_interval": "5s"}, "scrape_configs": []}
+    with local_prometheus(tmp_path_factory.mktemp("prometheus"), config, binary=binary) as server:
+        yield server.url

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,7 +16,8 @@ import httpx
 import pytest
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from verify.contract import REPO_ROOT, Contract, load_contract
+from fixtures.local_prometheus import free_loopback_port
+from verify.contract import REPO_ROOT
 
 READY_BUDGET_S = 10.0
 EXIT_BUDGET_S = 10.0
@@ -37,12 +37,6 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         if not k.startswith(EXPORTER_ENV_PREFIXES) and k not in EXPORTER_ENV_NAMES
     }
     return env | (extra or {})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_exporter(
@@ -139,7 +133,7 @@ class Launcher:
 
     def start(self, *args: str, env: dict[str, str] | None = None, tick: str = "0.01") -> Exporter:
         n = len(self.started)
-        port = free_port()
+        port = free_loopback_port()
         ledger = self.workdir / f"run{n}" / "ledger.jsonl"
         stderr_path = self.workdir / f"exporter{n}.stderr"
         argv = ["--listen", f"127.0.0.1:{port}", "--ledger", str(ledger), "--tick", tick, *args]
@@ -191,8 +185,3 @@ def busy_exporter(module_launcher: Launcher) -> Exporter:
 def idle_exporter(module_launcher: Launcher) -> Exporter:
     """Never ticks within a test run: every counter is still at its initial value."""
     return module_launcher.start(tick="3600")
-
-
-@pytest.fixture(scope="session")
-def contract() -> Contract:
-    return load_contract()

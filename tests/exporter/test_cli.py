@@ -13,8 +13,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.labels import STAGES
+from fixtures.local_prometheus import free_loopback_port
 
-from .conftest import Exporter, Launcher, free_port, run_exporter
+from .conftest import Exporter, Launcher, run_exporter
 
 
 def assert_clean_error(stderr: str, *needles: str) -> None:
@@ -42,7 +43,7 @@ def stage_counts(records: list[dict]) -> dict[str, int]:
     ids=["flag-unset", "flag-false", "env-unset"],
 )
 def test_live_mode_is_refused_without_the_gate(args: list[str], env: dict[str, str]):
-    result = run_exporter(*args, "--listen", f"127.0.0.1:{free_port()}", env=env)
+    result = run_exporter(*args, "--listen", f"127.0.0.1:{free_loopback_port()}", env=env)
     assert result.returncode == 2
     assert_clean_error(result.stderr, "LIVE_TRADING_ENABLED")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -125,7 +126,7 @@ def test_unwritable_ledger_is_a_one_line_error(tmp_path: Path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
     result = run_exporter(
-        "--listen", f"127.0.0.1:{free_port()}", "--ledger", str(not_a_dir / "ledger.jsonl")
+        "--listen", f"127.0.0.1:{free_loopback_port()}", "--ledger", str(not_a_dir / "ledger.jsonl")
     )
     assert result.returncode != 0
     assert_clean_error(result.stderr, "ledger")

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,15 @@ import pytest
 import yaml
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from fixtures.local_prometheus import (
+    PROMETHEUS_BIN,
+    LocalPrometheus,
+    free_loopback_port,
+    local_prometheus,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = REPO_ROOT / "fixtures"
-PROMETHEUS_BIN = REPO_ROOT / ".tools" / "bin" / "prometheus"
 STARTUP_BUDGET_S = 15.0
 ADMIN_USER = "admin"
 
@@ -50,12 +57,6 @@ def poll(step: Callable[[], Any], budget_s: float, what: str) -> Any:
     except (NotYet, httpx.HTTPError):
         pytest.fail(f"{what} not reached within {budget_s}s; last error: {last!r}")
     raise AssertionError("unreachable")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_is_closed(port: int) -> bool:
@@ -170,7 +171,7 @@ def standin_command() -> list[str]:
 
 
 def launch_standin(provisioning_dir: Path, log_path: Path, **extra_env: str) -> Standin:
-    port = free_port()
+    port = free_loopback_port()
     password = secrets.token_urlsafe(12)
     env = standin_env(provisioning_dir, port, password, **extra_env)
     with log_path.open("wb") as log_file:
@@ -189,6 +190,23 @@ def launch_standin(provisioning_dir: Path, log_path: Path, **extra_env: str) -> 
     return standin
 
 
+def provisioning_with_datasources(root: Path, datasources: list[dict[str, Any]]) -> Provisioning:
+    """A provisioning tree under ``root`` whose ``ds.yaml`` holds ``datasources``."""
+    prov = Provisioning(root)
+    prov.datasource_file("ds.yaml", {"apiVersion": 1, "datasources": datasources})
+    return prov
+
+
+@contextmanager
+def running_standin(prov: Provisioning) -> Iterator[Standin]:
+    """The stand-in over ``prov`` (log beside it) until the block ends."""
+    standin = launch_standin(prov.path, prov.root / "standin.log")
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
 @pytest.fixture
 def start_standin(tmp_path: Path) -> Iterator[Callable[..., Standin]]:
     started: list[Standin] = []
@@ -205,53 +223,17 @@ def start_standin(tmp_path: Path) -> Iterator[Callable[..., Standin]]:
         standin.stop()
 
 
-@dataclass(frozen=True)
-class Prometheus:
-    url: str
-    port: int
-
-
 @pytest.fixture(scope="session")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPrometheus]:
     """A real Prometheus on a free loopback port scraping itself every second."""
     if not PROMETHEUS_BIN.exists():
         pytest.fail(f"{PROMETHEUS_BIN} missing: run scripts/install-prometheus-tools.sh")
-    workdir = tmp_path_factory.mktemp("prometheus")
-    port = free_port()
+    port = free_loopback_port()
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [
             {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
         ],
     }
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    log_path = workdir / "prometheus.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                str(PROMETHEUS_BIN),
-                f"--config.file={workdir / 'prometheus.yml'}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> None:
-        if process.poll() is not None:
-            pytest.fail(f"prometheus exited with {process.returncode}:\n{log_path.read_text()}")
-        if httpx.get(f"{url}/-/ready", timeout=1.0).status_code != 200:
-            raise NotYet("/-/ready not 200")
-
-    try:
-        poll(ready, 20.0, "prometheus /-/ready")
-        yield Prometheus(url, port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with local_prometheus(tmp_path_factory.mktemp("prometheus"), config, port=port) as server:
+        yield server

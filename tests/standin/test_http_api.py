@@ -10,7 +10,7 @@ import pytest
 
 from verify.contract import load_contract
 
-from .conftest import Provisioning, Standin, launch_standin
+from .conftest import Standin, provisioning_with_datasources, running_standin
 
 DEAD_URL = "http://127.0.0.1:1"
 
@@ -18,18 +18,14 @@ DEAD_URL = "http://127.0.0.1:1"
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
     root = tmp_path_factory.mktemp("api")
-    prov = Provisioning(root)
-    prov.datasource_file(
-        "ds.yaml",
-        {
-            "apiVersion": 1,
-            "datasources": [
-                {"name": "beta-prom", "uid": "beta", "type": "prometheus", "url": DEAD_URL,
-                 "isDefault": True, "jsonData": {"timeInterval": "5s"}},
-                {"name": "Alpha", "uid": "alpha", "type": "loki", "url": "http://loki:3100",
-                 "editable": True},
-            ],
-        },
+    prov = provisioning_with_datasources(
+        root,
+        [
+            {"name": "beta-prom", "uid": "beta", "type": "prometheus", "url": DEAD_URL,
+             "isDefault": True, "jsonData": {"timeInterval": "5s"}},
+            {"name": "Alpha", "uid": "alpha", "type": "loki", "url": "http://loki:3100",
+             "editable": True},
+        ],
     )  # fmt: skip
     ops_dir, root_dir = root / "ops", root / "general"
     prov.provider_file(
@@ -52,9 +48,8 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
     prov.dashboard(
         "root.json", {"uid": "root-dash", "title": "Root <Board>", "panels": []}, root_dir
     )
-    standin = launch_standin(prov.path, root / "standin.log")
-    yield standin
-    standin.stop()
+    with running_standin(prov) as standin:
+        yield standin
 
 
 def test_health_needs_no_auth_and_is_pretty_json(standin: Standin) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import NotYet, Prometheus, Provisioning, Standin, launch_standin, poll
+from fixtures.local_prometheus import LocalPrometheus
+
+from .conftest import NotYet, Standin, poll, provisioning_with_datasources, running_standin
 
 OK_HEALTH = {
     "status": "OK",
@@ -20,28 +22,24 @@ DEAD_PORT = 1  # nothing listens on tcpmux
 
 
 @pytest.fixture(scope="module")
-def standin(prometheus: Prometheus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
-    root = tmp_path_factory.mktemp("promds")
-    prov = Provisioning(root)
-    prov.datasource_file(
-        "ds.yaml",
-        {
-            "apiVersion": 1,
-            "datasources": [
-                {"name": "prom-post", "uid": "prom-post", "type": "prometheus", "isDefault": True,
-                 "url": prometheus.url, "jsonData": {"httpMethod": "POST", "timeInterval": "1s"}},
-                {"name": "prom-get", "uid": "prom-get", "type": "prometheus",
-                 "url": f"{prometheus.url}/", "jsonData": {"httpMethod": "GET"}},
-                {"name": "prom-dead", "uid": "prom-dead", "type": "prometheus",
-                 "url": f"http://127.0.0.1:{DEAD_PORT}"},
-                {"name": "prom-wrong-path", "uid": "prom-wrong-path", "type": "prometheus",
-                 "url": f"{prometheus.url}/no/such/prefix"},
-            ],
-        },
+def standin(
+    prometheus: LocalPrometheus, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Standin]:
+    prov = provisioning_with_datasources(
+        tmp_path_factory.mktemp("promds"),
+        [
+            {"name": "prom-post", "uid": "prom-post", "type": "prometheus", "isDefault": True,
+             "url": prometheus.url, "jsonData": {"httpMethod": "POST", "timeInterval": "1s"}},
+            {"name": "prom-get", "uid": "prom-get", "type": "prometheus",
+             "url": f"{prometheus.url}/", "jsonData": {"httpMethod": "GET"}},
+            {"name": "prom-dead", "uid": "prom-dead", "type": "prometheus",
+             "url": f"http://127.0.0.1:{DEAD_PORT}"},
+            {"name": "prom-wrong-path", "uid": "prom-wrong-path", "type": "prometheus",
+             "url": f"{prometheus.url}/no/such/prefix"},
+        ],
     )  # fmt: skip
-    standin = launch_standin(prov.path, root / "standin.log")
-    yield standin
-    standin.stop()
+    with running_standin(prov) as standin:
+        yield standin
 
 
 @pytest.mark.parametrize("uid", ["prom-post", "prom-get"])
@@ -131,7 +129,9 @@ def test_non_finite_values_become_null_with_entities(standin: Standin) -> None:
     assert frame["data"]["entities"] == [None, {"NaN": [0]}]
 
 
-def test_scraped_series_named_after_the_metric(standin: Standin, prometheus: Prometheus) -> None:
+def test_scraped_series_named_after_the_metric(
+    standin: Standin, prometheus: LocalPrometheus
+) -> None:
     def scraped() -> dict[str, Any]:
         response = query(standin, {"refId": "A", "expr": 'up{job="prometheus"}', "instant": True})
         frames = response.json()["results"]["A"]["frames"]

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.local_prometheus import free_loopback_port
+
 from .conftest import (
     FIXTURES_DIR,
     Provisioning,
     Standin,
-    free_port,
     port_is_closed,
     standin_command,
     standin_env,
@@ -28,7 +29,7 @@ TOO_MANY_DEFAULTS = (
 
 
 def run_to_exit(provisioning_dir: Path) -> tuple[subprocess.CompletedProcess[str], int]:
-    port = free_port()
+    port = free_loopback_port()
     finished = subprocess.run(
         standin_command(),
         cwd=FIXTURES_DIR,
