@@ -27,7 +27,7 @@ class Probe:
         return f"{'ok' if self.ok else 'FAIL'}: {self.detail}"
 
 
-def _window_s(query: str) -> float:
+def window_seconds(query: str) -> float:
     match = re.search(r"\[(\d+)([smh])\]", query)
     return float(match.group(1)) * DURATION[match.group(2)] if match else 0.0
 
@@ -105,7 +105,7 @@ def explain_empty_stage_query(
         )
     )
 
-    window = _window_s(contract.golden_query("stage", mode))
+    window = window_seconds(contract.golden_query("stage", mode))
     enough = window >= 2 * scrape_interval_s
     probes.append(
         Probe(
