@@ -112,3 +112,45 @@ def test_missing_credentials_stop_before_bring_up(tmp_path):
     assert "TRIAGE|G-5|" in output
     assert "Traceback" not in output
     assert project_containers() == ""
+
+
+def test_keep_stack_leaves_the_stack_up_for_a_look(tmp_path):
+    report_file = tmp_path / "verify.json"
+    try:
+        code, output = run_compose_verify(report_file, None, "--keep-stack")
+        assert code == 0, output
+        assert "INFO|stack kept:" in output
+        assert project_containers() != "", "--keep-stack must not tear the stack down"
+    finally:
+        ComposeProject(offline=True, host_network=host_network_default()).run(
+            "down -v --remove-orphans", check=False
+        )
+    assert project_containers() == ""
+
+
+def test_operator_cli_flow_up_verify_explain_down(tmp_path):
+    def shadow_mvs(*args):
+        result = subprocess.run(
+            [sys.executable, "-m", "verify.cli", *args],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.returncode, result.stdout + result.stderr
+
+    try:
+        code, output = shadow_mvs("up", "--offline")
+        assert code == 0, output
+        code, output = shadow_mvs(
+            "verify", "--stack=external", "--", f"--json-report-file={tmp_path / 'verify.json'}"
+        )
+        assert code == 0, output
+        assert "RESULT=PASS" in output
+    finally:
+        code, output = shadow_mvs("down", "--offline")
+    assert code == 0, output
+    assert project_containers() == ""
+    code, output = shadow_mvs("explain", "G-1")
+    assert code == 0
+    assert "next commands" in output
