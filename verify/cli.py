@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from fixtures.compose import DOWN_ARGS, EnvironmentProblem, require_docker
-from fixtures.settings import OPTIONS, Settings, SettingsError
+from fixtures.settings import OPTIONS, Settings, SettingsError, register_options
 from fixtures.stack import StackStartError, preflight
 
 from .contract import PACKAGE_DIR, REPO_ROOT
@@ -25,28 +25,15 @@ EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 STACK_FLAGS = ("--offline", "--host-network")
 
 
-def _add_stack_options(parser: argparse.ArgumentParser, only: Sequence[str] = ()) -> None:
-    for opt in OPTIONS:
-        if only and opt.flag not in only:
-            continue
-        help_text = f"{opt.help} (env {opt.env})"
-        if opt.is_switch:
-            parser.add_argument(opt.flag, action="store_true", default=None, help=help_text)
-        else:
-            parser.add_argument(
-                opt.flag, default=None, choices=list(opt.choices) or None, help=help_text
-            )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shadow-mvs", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the compose stack and leave it running")
-    _add_stack_options(up, STACK_FLAGS)
+    register_options(up.add_argument, STACK_FLAGS)
     down = sub.add_parser("down", help="stop the stack and drop its volumes")
-    _add_stack_options(down, STACK_FLAGS)
+    register_options(down.add_argument, STACK_FLAGS)
     verify = sub.add_parser("verify", help="run `pytest verify/` with these options")
-    _add_stack_options(verify)
+    register_options(verify.add_argument)
     verify.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
     )
