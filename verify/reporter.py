@@ -19,13 +19,12 @@ from fixtures.compose import grafana_credentials
 from fixtures.settings import Settings
 
 from .contract import load_contract
-from .forensics import write_bundle
+from .forensics import redact, write_bundle
 from .run import CheckRecord, VerifyRun
 from .session import SETTINGS_KEY, check_name, verify_run
 from .triage import Node
 
 EVIDENCE_ORDER = ("exporter", "prometheus", "grafana", "dashboard_uid")
-REDACTED = "***"
 
 
 def check_line(record: CheckRecord) -> str:
@@ -102,10 +101,9 @@ def scrub(value: Any, secrets: list[str]) -> Any:
     """Replace every secret in a JSON-able structure (keys and values)."""
     if not secrets:
         return value
-    text = json.dumps(value, default=str)
-    for secret in secrets:
-        text = text.replace(json.dumps(secret)[1:-1], REDACTED)
-    return json.loads(text)
+    # Secrets are matched as they appear inside JSON strings (quotes, backslashes escaped).
+    escaped = [json.dumps(secret)[1:-1] for secret in secrets]
+    return json.loads(redact(json.dumps(value, default=str), escaped))
 
 
 def secrets_in_play(config: pytest.Config) -> list[str]:
@@ -153,9 +151,7 @@ class Reporter:
         if self.forensics_note:
             lines.insert(-2, self.forensics_note)
         for line in lines:
-            for secret in secrets:
-                line = line.replace(secret, REDACTED)
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(redact(line, secrets))
 
     def pytest_json_runtest_metadata(
         self, item: pytest.Item, call: pytest.CallInfo[None]
