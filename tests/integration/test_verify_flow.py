@@ -3,7 +3,6 @@ up with pytest-docker, verifies every link, writes reports/verify.json and tears
 Also the bring-up failures: each gives one FAIL line naming the component, no traceback."""
 
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -11,30 +10,16 @@ import sys
 import pytest
 
 from fixtures.compose import ComposeProject, host_network_default
-from fixtures.faults import occupy_port
+from fixtures.faults import occupy_port, run_verify
 from verify.contract import REPO_ROOT, load_contract
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def run_compose_verify(report, env=None, *args):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "verify/",
-            "--offline",
-            f"--json-report-file={report}",
-            *args,
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-    return result.returncode, result.stdout + result.stderr
+    """`pytest verify/ --offline` in compose mode: this run owns the stack's lifecycle."""
+    outcome = run_verify(report, env, args, stack_args=("--offline",))
+    return outcome.exit_code, outcome.output
 
 
 def project_containers() -> str:
