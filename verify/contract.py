@@ -114,12 +114,6 @@ class Contract:
                 return chk
         raise KeyError(name)
 
-    def check_by_f_code(self, f_code: str) -> Check:
-        for chk in self.checks:
-            if chk.f_code == f_code:
-                return chk
-        raise KeyError(f_code)
-
     def golden_query(self, name: str, mode: str | None = None) -> str:
         """A golden query with ``$mode`` filled in (the contract's default mode if None)."""
         template = Template(self.raw["golden_queries"][name])
