@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.settings import add_options
+from verify.settings import add_options
 
 pytest_plugins = ["fixtures.stack", "fixtures.clients", "verify.plugin"]
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fixtures.compose import DOWN_ARGS, require_docker
+from verify.compose import DOWN_ARGS, require_docker
 from verify.contract import REPO_ROOT
 
 from .common import (

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from fixtures.compose import (
+from fixtures.faults import FaultBench, VerifyOutcome, run_verify
+from verify.compose import (
     ComposeProject,
     EnvironmentProblem,
     host_network_default,
     require_docker,
 )
-from fixtures.faults import FaultBench, VerifyOutcome, run_verify
 
 EXIT_OK, EXIT_FAIL, EXIT_ENVIRONMENT = 0, 1, 2
 

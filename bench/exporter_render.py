@@ -22,7 +22,7 @@ from tenacity import RetryError, retry, stop_after_delay, wait_fixed
 from exporter.ledger import Ledger
 from exporter.metrics import build_registry
 from exporter.pipeline import Pipeline
-from fixtures.compose import EnvironmentProblem
+from verify.compose import EnvironmentProblem
 from verify.contract import REPO_ROOT
 
 from .common import EXIT_OK, emit, p95, parser, run_main

@@ -14,11 +14,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-from fixtures.compose import DOWN_ARGS, EnvironmentProblem, require_docker
-from fixtures.settings import OPTIONS, Settings, SettingsError, register_options
-from fixtures.stack import StackStartError, preflight
-
+from .bringup import StackStartError, preflight
+from .compose import DOWN_ARGS, EnvironmentProblem, require_docker
 from .contract import PACKAGE_DIR, REPO_ROOT
+from .settings import OPTIONS, Settings, SettingsError, register_options
 from .triage import load_triage
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

@@ -2,7 +2,7 @@
 
 A block sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``;
 everything between the markers is rewritten from verify/contract.toml, verify/triage.toml and
-fixtures.settings.OPTIONS. Text outside the markers is hand-written and left alone.
+verify.settings.OPTIONS. Text outside the markers is hand-written and left alone.
 
     python -m verify.docs            rewrite the blocks in place
     python -m verify.docs --check    exit 1 naming every stale file, change nothing
@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fixtures.settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
-
 from .cli import STACK_FLAGS
 from .contract import REPO_ROOT, Contract, load_contract
+from .settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
 from .triage import COMPOSE_PLACEHOLDER, Node, load_triage, route
 
 DOCS_DIR = REPO_ROOT / "docs"

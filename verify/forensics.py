@@ -12,11 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from fixtures.compose import grafana_credentials
-from fixtures.settings import Settings
-from fixtures.stack import compose_logs
-
+from .bringup import compose_logs
+from .compose import grafana_credentials
 from .contract import load_contract
+from .settings import Settings
 
 REDACTED = "***"
 Fetch = Callable[[], str]

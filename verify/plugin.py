@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.settings import Settings, SettingsError
-from fixtures.stack import StackStartError
-
+from .bringup import StackStartError
 from .contract import PACKAGE_DIR, Contract, load_contract
 from .reporter import Reporter
 from .run import CheckBlocked, CheckContext, CheckFailed, VerifyRun, describe
 from .session import RUN_KEY, SETTINGS_KEY, check_name, verify_run
+from .settings import Settings, SettingsError
 
 
 def is_verify_session(config: pytest.Config) -> bool:

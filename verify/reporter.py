@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.compose import grafana_credentials
-from fixtures.settings import Settings
-
+from .compose import grafana_credentials
 from .contract import load_contract
 from .forensics import redact, write_bundle
 from .run import CheckRecord, VerifyRun
 from .session import SETTINGS_KEY, check_name, verify_run
+from .settings import Settings
 from .triage import Node
 
 EVIDENCE_ORDER = ("exporter", "prometheus", "grafana", "dashboard_uid")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.settings import Settings
-
 from .run import VerifyRun
+from .settings import Settings
 
 RUN_KEY = pytest.StashKey[VerifyRun]()
 SETTINGS_KEY = pytest.StashKey[Settings]()

@@ -5,11 +5,11 @@ from typing import Any
 
 import httpx
 
-from fixtures.settings import Settings
 from fixtures.stack import Stack
 from verify.contract import Contract
 from verify.exposition import ExpositionReport, inspect_exposition
 from verify.run import CheckContext, CheckFailed
+from verify.settings import Settings
 
 CHECK = "exporter"
 

@@ -2,9 +2,9 @@
 
 import httpx
 
-from fixtures.settings import Settings
 from fixtures.stack import Stack
 from verify.run import CheckContext, CheckFailed
+from verify.settings import Settings
 
 CHECK = "prometheus"
 

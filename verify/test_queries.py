@@ -6,11 +6,11 @@ the job's series count within the contract's budget."""
 import httpx
 from prometheus_api_client import PrometheusConnect
 
-from fixtures.settings import Settings
 from fixtures.stack import Stack
 from verify.contract import Contract
 from verify.empty_query import explain_empty_stage_query, first_failure_detail
 from verify.run import CheckContext, CheckFailed
+from verify.settings import Settings
 
 CHECK = "queries"
 

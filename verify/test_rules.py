@@ -5,10 +5,10 @@ from typing import Any
 
 import httpx
 
-from fixtures.settings import Settings
 from fixtures.stack import Stack
 from verify.contract import Contract
 from verify.run import CheckContext, CheckFailed
+from verify.settings import Settings
 
 CHECK = "rules"
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus's lastEvaluation before the first run

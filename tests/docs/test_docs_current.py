@@ -1,7 +1,7 @@
 """docs/*.md cannot drift from the data files, and every repo path they name exists.
 
 The generated blocks must equal what ``verify.docs`` renders from verify/contract.toml,
-verify/triage.toml and fixtures.settings.OPTIONS; each test here is also shown to turn red
+verify/triage.toml and verify.settings.OPTIONS; each test here is also shown to turn red
 on a stale copy, an edited data file, or a path that does not exist.
 """
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.compose import (
+from fixtures.faults import FaultBench
+from verify.compose import (
     ComposeProject,
     EnvironmentProblem,
     host_network_default,
     require_docker,
 )
-from fixtures.faults import FaultBench
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from fixtures.compose import ComposeProject, host_network_default
 from fixtures.faults import occupy_port, run_verify
+from verify.compose import ComposeProject, host_network_default
 from verify.contract import REPO_ROOT, load_contract
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

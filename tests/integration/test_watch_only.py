@@ -9,7 +9,7 @@ import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from fixtures.faults import FaultBench, run_verify
-from fixtures.stack import compose_service_logs
+from verify.bringup import compose_service_logs
 from verify.contract import load_contract
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

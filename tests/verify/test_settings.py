@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.settings import Settings, SettingsError
+from verify.settings import Settings, SettingsError
 
 
 def test_defaults_come_from_the_contract(monkeypatch):
