@@ -110,12 +110,15 @@ def scrub(value: Any, secrets: list[str]) -> Any:
 
 
 def secrets_in_play(config: pytest.Config) -> list[str]:
+    """Every secret of this run (passwords, tokens, secret headers): the one list that the
+    terminal, verify.json, JUnit and forensics are scrubbed of."""
     settings = config.stash.get(SETTINGS_KEY, None)
     found = []
     if settings is not None:
         credentials = grafana_credentials(settings.compose.env_file)
         if credentials and credentials[1]:
             found.append(credentials[1])
+        found += settings.access.secrets()
     auth = os.environ.get(load_contract().grafana["credentials_env"], "")
     if ":" in auth:
         found.append(auth.partition(":")[2])
@@ -151,6 +154,9 @@ class Reporter:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
         secrets = secrets_in_play(self.config)
         lines = render(self.run, _compose_command(self.config))
+        settings = self.config.stash.get(SETTINGS_KEY, None)
+        if settings is not None:
+            lines = settings.access.warnings() + lines
         if self.forensics_note:
             lines.insert(-2, self.forensics_note)
         for line in lines:
@@ -172,6 +178,9 @@ class Reporter:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
         json_report.update(verdict(self.run, _compose_command(self.config), label))
+        if settings is not None:  # how each endpoint was reached (no secret values)
+            json_report["stack"]["access"] = settings.access.summary()
+            json_report["stack"]["warnings"] = settings.access.warnings()
         secrets = secrets_in_play(self.config)
         if not self.run.passed and settings is not None:
             json_report["forensics"] = self._forensics(settings, secrets)
