@@ -14,6 +14,7 @@ from pathlib import Path
 from .contract import PACKAGE_DIR
 
 CAUSES_FILE = PACKAGE_DIR / "causes.toml"
+BY_CHECK = "F-code"  # a cause's node: route with the failing check's F-code
 
 
 class _Keep(dict[str, str]):
@@ -30,6 +31,11 @@ class Cause:
     topic: str
     sentence: str
     service: str | None = None
+
+    @property
+    def routes_by_check(self) -> bool:
+        """True for causes that take the failing check's own node (TLS, tenant, 401)."""
+        return self.node == BY_CHECK
 
     def render(self, facts: Mapping[str, object] | None = None) -> str:
         values = _Keep({k: str(v) for k, v in (facts or {}).items()})

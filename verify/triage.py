@@ -50,7 +50,7 @@ def route(f_code: str, cause: str | None = None) -> Node:
     """The node for an F-code and cause: a declared cause (verify/causes.toml) routes to its
     node; otherwise an "F:cause" route wins over the bare F-code."""
     declared = load_causes().get(cause) if cause else None
-    if declared is not None:
+    if declared is not None and not declared.routes_by_check:
         return load_triage()[declared.node]
     keys = ([f"{f_code}:{cause}"] if cause else []) + [f_code]
     for key in keys:

@@ -10,7 +10,7 @@ import pytest
 
 from verify.bringup import SERVICE_CHECK
 from verify.causes import cause_for_service, load_causes, sentence
-from verify.contract import REPO_ROOT
+from verify.contract import REPO_ROOT, load_contract
 from verify.run import CheckFailed, VerifyRun
 from verify.triage import load_triage, route
 
@@ -62,6 +62,14 @@ def test_the_scan_turns_red_for_an_undeclared_cause(tmp_path):
 def test_every_declared_cause_routes_to_a_node_whose_title_fits():
     nodes = load_triage()
     for cause in load_causes().values():
+        if cause.routes_by_check:
+            # Transport causes (TLS, tenant, a 401) land on the failing check's node; their
+            # topic must fit the endpoint nodes (exporter G-1, Prometheus G-2, Grafana G-4).
+            endpoint_nodes = [
+                route(load_contract().check(c).f_code) for c in SERVICE_CHECK.values()
+            ]
+            assert all(cause.topic in n.keywords for n in endpoint_nodes), cause.id
+            continue
         assert cause.node in nodes, f"{cause.id} routes to unknown node {cause.node}"
         node = nodes[cause.node]
         assert cause.topic in node.keywords, (
