@@ -69,21 +69,23 @@ def prove_remote_written_scrape(
     limit = stale_after_s(scrape_interval_s)
     current = query(f"timestamp({selector})")
     if not current:
-        raise _silent(query, selector, now)
+        raise _silent(query, job, selector, now)
     ours = [s for s in current if s["metric"].get("instance") == instance]
     if not ours:
         seen = sorted({s["metric"].get("instance", "?") for s in current})
         raise CheckFailed(
             f"{selector} arrives by remote-write for instances {seen}, expected {instance}",
             cause="remote_write_instance",
+            facts={"job": job, "found": ", ".join(seen), "expected": instance},
             retryable=False,
         )
     age = now - float(ours[0]["value"][1])
     if age > limit:
         raise CheckFailed(
-            f"agent stopped remote-writing: newest {selector} sample is {age:.0f} s old "
-            f"(fresh means under {limit:.0f} s); the agent or its remote_write is down",
+            f"newest {selector} sample is {age:.0f} s old (fresh means under {limit:.0f} s): "
+            "the agent or its remote_write is down",
             cause="remote_write_stale",
+            facts={"job": job},
             retryable=False,
         )
     up = query(f'{selector[:-1]}, instance="{instance}"}}')
@@ -103,7 +105,9 @@ def prove_remote_written_scrape(
     return RemoteWriteProof(instance, age, series)
 
 
-def _silent(query: Callable[[str], list[dict[str, Any]]], selector: str, now: float) -> CheckFailed:
+def _silent(
+    query: Callable[[str], list[dict[str, Any]]], job: str, selector: str, now: float
+) -> CheckFailed:
     """No current ``up`` sample: did the agent ever write, and when did it stop?"""
     past = query(f"{selector}[{LOOKBACK}]")
     newest = max(
@@ -112,13 +116,15 @@ def _silent(query: Callable[[str], list[dict[str, Any]]], selector: str, now: fl
     )
     if newest is None:
         return CheckFailed(
-            f"no {selector} series in the backend within {LOOKBACK}: nothing remote-writes "
-            "this job (agent not running, remote_write URL/credentials rejected, or a renamed "
-            "job)",
+            f"no {selector} series in the backend within {LOOKBACK} (agent not running, "
+            "remote_write URL or credentials rejected, or a renamed job)",
             cause="remote_write_missing",
+            facts={"job": job},
         )
     return CheckFailed(
-        f"agent stopped remote-writing: newest {selector} sample is {now - newest:.0f} s old",
+        f"newest {selector} sample is {now - newest:.0f} s old: the agent or its remote_write "
+        "is down",
         cause="remote_write_stale",
+        facts={"job": job},
         retryable=False,
     )

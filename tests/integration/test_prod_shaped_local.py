@@ -162,16 +162,18 @@ def test_a_stopped_agent_is_named_not_data_empty(shaped: ProdShaped):
     assert fresh.age_s < stale_after_s(5)
     shaped.stop_agent()
     stopped_at = time.time()
-    for later, words in ((60, "s old (fresh means under 30 s)"), (900, "s old")):
+    for later, words in ((60, "s old (fresh means under 30 s)"), (900, "s old: the agent")):
         with pytest.raises(CheckFailed) as failed:
             prove_remote_written_scrape(
                 client, "shadow_mvs", shaped.exporter_address, 5, now=stopped_at + later
             )
-        assert failed.value.message.startswith("agent stopped remote-writing: newest up{")
+        assert failed.value.message.startswith(
+            'the agent stopped remote-writing job "shadow_mvs" — newest up{'
+        )
         assert words in failed.value.message
         assert failed.value.cause == "remote_write_stale"
         assert "empty" not in failed.value.message
     with pytest.raises(CheckFailed) as never:
         prove_remote_written_scrape(client, "renamed_job", shaped.exporter_address, 5)
     assert never.value.cause == "remote_write_missing"
-    assert "nothing remote-writes this job" in never.value.message
+    assert 'nothing remote-writes job "renamed_job"' in never.value.message
