@@ -34,8 +34,10 @@ def check_line(record: CheckRecord) -> str:
     return f"FAIL|{record.f_code}|{record.message}"
 
 
-def triage_lines(node: Node, compose_command: str) -> list[str]:
-    lines = [
+def triage_lines(node: Node, compose_command: str, cause: str | None = None) -> list[str]:
+    """The cause's sentence first (what is wrong), then the node (where to look, what next)."""
+    lines = [f"TRIAGE|{node.id}|cause: {cause}"] if cause else []
+    lines += [
         f"TRIAGE|{node.id}|{node.title}",
         f"TRIAGE|{node.id}|symptom: {node.symptom}",
         f"TRIAGE|{node.id}|likely cause: {node.likely_cause}",
@@ -56,7 +58,7 @@ def render(run: VerifyRun, compose_command: str) -> list[str]:
     lines += [f"EVIDENCE|{key}={evidence[key]}" for key in known + extra]
     first = run.first_failure
     if first is not None:
-        lines += triage_lines(first.node, compose_command)
+        lines += triage_lines(first.node, compose_command, first.cause_sentence)
     lines.append(f"INFO|verify_code={run.verify_code}")
     lines.append(f"RESULT={'PASS' if run.passed else 'FAIL'}")
     lines.append(f"INFO|See Contract: {load_contract().raw['docs']}")
@@ -73,6 +75,8 @@ def verdict(run: VerifyRun, compose_command: str, stack_label: str) -> dict[str,
     if first is not None:
         node = first.node
         triage = {
+            "cause": first.cause,
+            "cause_sentence": first.cause_sentence,
             "node": node.id,
             "title": node.title,
             "symptom": node.symptom,
