@@ -15,8 +15,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from shadow_mvs import is_checkout
-
 from . import suite_version
 from .bringup import StackStartError, preflight
 from .causes import causes_routed_to
@@ -80,6 +78,12 @@ def cmd_down(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"shadow-mvs: project {compose.name} is down", file=sys.stderr)
     return EXIT_PASS
+
+
+def is_checkout(path: Path) -> bool:
+    """A source tree of this project (same test as shadow_mvs.is_checkout, which must not
+    import verify; kept here so an editable venv made before shadow_mvs existed still runs)."""
+    return (path / "verify" / "contract.toml").is_file() and (path / "compose").is_dir()
 
 
 def suite_root() -> Path | None:

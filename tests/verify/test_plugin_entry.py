@@ -73,3 +73,11 @@ def test_from_a_checkout_the_cli_runs_the_checkout(monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "REPO_ROOT", tmp_path)  # an installed copy's parent, say
     monkeypatch.chdir(REPO_ROOT / "docs")
     assert cli.suite_root() == REPO_ROOT
+
+
+def test_cli_and_entry_point_agree_on_what_a_checkout_is(tmp_path):
+    import shadow_mvs
+
+    for path in (REPO_ROOT, PACKAGE_DIR.parent, tmp_path, PACKAGE_DIR):
+        assert cli.is_checkout(path) == shadow_mvs.is_checkout(path), path
+    assert cli.is_checkout(REPO_ROOT)
