@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from .access import access_client
 from .bringup import compose_logs
-from .compose import grafana_credentials
 from .contract import load_contract
 from .settings import Settings
 
@@ -21,8 +21,8 @@ REDACTED = "***"
 Fetch = Callable[[], str]
 
 
-def _get(client: httpx.Client, url: str, auth: tuple[str, str] | None = None) -> str:
-    response = client.get(url, auth=auth) if auth else client.get(url)
+def _get(client: httpx.Client, url: str) -> str:
+    response = client.get(url)
     body = response.text
     with contextlib.suppress(ValueError):  # not JSON: keep the raw text
         body = json.dumps(response.json(), indent=2)
@@ -33,15 +33,15 @@ def sources(settings: Settings, client: httpx.Client) -> dict[str, Fetch]:
     """File name → how to fetch it. Compose files only when this run owns the stack."""
     ds_uid = load_contract().datasource["uid"]
     prom, graf = settings.prometheus_url, settings.grafana_url
-    # Grafana's credentials go to Grafana only, never to Prometheus or the exporter.
-    auth = grafana_credentials(settings.compose.env_file)
+    # The client attaches each endpoint's credentials to its own URLs only: Grafana's token
+    # never reaches Prometheus or the exporter, Prometheus's password never reaches Grafana.
     found: dict[str, Fetch] = {
         "prometheus-targets.json": lambda: _get(client, f"{prom}/api/v1/targets"),
         "prometheus-rules.json": lambda: _get(client, f"{prom}/api/v1/rules"),
         "grafana-health.json": lambda: _get(client, f"{graf}/api/health"),
-        "grafana-datasources.json": lambda: _get(client, f"{graf}/api/datasources", auth),
+        "grafana-datasources.json": lambda: _get(client, f"{graf}/api/datasources"),
         "grafana-datasource-health.json": lambda: _get(
-            client, f"{graf}/api/datasources/uid/{ds_uid}/health", auth
+            client, f"{graf}/api/datasources/uid/{ds_uid}/health"
         ),
         "exporter-metrics.txt": lambda: _get(client, f"{settings.exporter_url}/metrics"),
     }
@@ -63,7 +63,7 @@ def write_bundle(
 ) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with httpx.Client(timeout=timeout_s) as client:
+    with access_client(settings.access.endpoints, timeout_s, strict=False) as client:
         for name, fetch in sources(settings, client).items():
             try:
                 text = fetch()

@@ -34,8 +34,10 @@ def check_line(record: CheckRecord) -> str:
     return f"FAIL|{record.f_code}|{record.message}"
 
 
-def triage_lines(node: Node, compose_command: str) -> list[str]:
-    lines = [
+def triage_lines(node: Node, compose_command: str, cause: str | None = None) -> list[str]:
+    """The cause's sentence first (what is wrong), then the node (where to look, what next)."""
+    lines = [f"TRIAGE|{node.id}|cause: {cause}"] if cause else []
+    lines += [
         f"TRIAGE|{node.id}|{node.title}",
         f"TRIAGE|{node.id}|symptom: {node.symptom}",
         f"TRIAGE|{node.id}|likely cause: {node.likely_cause}",
@@ -57,7 +59,7 @@ def render(run: VerifyRun, compose_command: str) -> list[str]:
     lines += [f"WARN|{r.check}|{text}" for r in records for text in r.warnings]
     first = run.first_failure
     if first is not None:
-        lines += triage_lines(first.node, compose_command)
+        lines += triage_lines(first.node, compose_command, first.cause_sentence)
     lines.append(f"INFO|verify_code={run.verify_code}")
     lines.append(f"RESULT={'PASS' if run.passed else 'FAIL'}")
     lines.append(f"INFO|See Contract: {load_contract().raw['docs']}")
@@ -74,6 +76,8 @@ def verdict(run: VerifyRun, compose_command: str, stack_label: str) -> dict[str,
     if first is not None:
         node = first.node
         triage = {
+            "cause": first.cause,
+            "cause_sentence": first.cause_sentence,
             "node": node.id,
             "title": node.title,
             "symptom": node.symptom,
@@ -107,12 +111,15 @@ def scrub(value: Any, secrets: list[str]) -> Any:
 
 
 def secrets_in_play(config: pytest.Config) -> list[str]:
+    """Every secret of this run (passwords, tokens, secret headers): the one list that the
+    terminal, verify.json, JUnit and forensics are scrubbed of."""
     settings = config.stash.get(SETTINGS_KEY, None)
     found = []
     if settings is not None:
         credentials = grafana_credentials(settings.compose.env_file)
         if credentials and credentials[1]:
             found.append(credentials[1])
+        found += settings.access.secrets()
     auth = os.environ.get(load_contract().grafana["credentials_env"], "")
     if ":" in auth:
         found.append(auth.partition(":")[2])
@@ -148,6 +155,9 @@ class Reporter:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
         secrets = secrets_in_play(self.config)
         lines = render(self.run, _compose_command(self.config))
+        settings = self.config.stash.get(SETTINGS_KEY, None)
+        if settings is not None:
+            lines = settings.access.warnings() + lines
         if self.forensics_note:
             lines.insert(-2, self.forensics_note)
         for line in lines:
@@ -169,6 +179,9 @@ class Reporter:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
         json_report.update(verdict(self.run, _compose_command(self.config), label))
+        if settings is not None:  # how each endpoint was reached (no secret values)
+            json_report["stack"]["access"] = settings.access.summary()
+            json_report["stack"]["warnings"] = settings.access.warnings()
         secrets = secrets_in_play(self.config)
         if not self.run.passed and settings is not None:
             json_report["forensics"] = self._forensics(settings, secrets)

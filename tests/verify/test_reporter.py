@@ -57,7 +57,7 @@ def test_fail_block_names_code_node_and_commands():
     assert lines[0] == "FAIL|F-FAIL-EXPORTER|connection refused (gave up after 21 attempts)"
     assert "FAIL|F-FAIL-TARGETS|blocked by F-FAIL-EXPORTER (exporter); not retried" in lines
     assert "SKIP|grafana|not run" in lines
-    assert "TRIAGE|G-1|Exporter down / :9109 unreachable" in lines
+    assert "TRIAGE|G-1|Exporter down / :9109 unreachable or not an exporter" in lines
     nexts = [line for line in lines if line.startswith("TRIAGE|G-1|next: ")]
     assert len(nexts) >= 2
     assert any(COMPOSE in line for line in nexts)
@@ -128,6 +128,8 @@ def test_slo_gate_failure_routes_to_its_incident_runbook():
     run.records["slo"].status = "pending"
     run.settle("slo", CheckFailed("SLO gate: risk_block_rate=0.6 …", cause="risk_block_rate"))
     lines = render(run, COMPOSE)
-    assert "FAIL|F-FAIL-SLO|SLO gate: risk_block_rate=0.6 …" in lines
+    fail = next(line for line in lines if line.startswith("FAIL|F-FAIL-SLO|"))
+    assert "risk rules block more signals than the SLO allows" in fail
+    assert "SLO gate: risk_block_rate=0.6 …" in fail
     assert "TRIAGE|R-4|Risk blocks unexpected" in lines
     assert verdict(run, COMPOSE, "compose-offline")["triage"]["node"] == "R-4"

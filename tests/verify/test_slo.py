@@ -136,6 +136,6 @@ def test_explain_prints_an_incident_runbook():
     )
     assert result.returncode == 0, result.stderr
     assert "R-3: Error spike / adapter failing" in result.stdout
-    assert "F-FAIL-SLO:error_rate" in result.stdout
+    assert "cause error_rate:" in result.stdout
     assert "exec -T exporter" in result.stdout  # $COMPOSE expanded
     assert "$COMPOSE" not in result.stdout
