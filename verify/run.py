@@ -55,10 +55,13 @@ class CheckFailed(Exception):
 class CheckBlocked(CheckFailed):
     """The check did not run because a check it depends on failed."""
 
-    def __init__(self, upstream: CheckRecord):
-        super().__init__(
-            f"blocked by {upstream.f_code} ({upstream.check}); not retried", retryable=False
+    def __init__(self, upstream: CheckRecord, waited_for: str | None = None):
+        reason = (
+            f"not waited for: {upstream.f_code} ({upstream.check}) cannot heal, the run fails"
+            if waited_for
+            else f"blocked by {upstream.f_code} ({upstream.check}); not retried"
         )
+        super().__init__(reason, retryable=False)
         self.upstream = upstream
 
 
@@ -128,12 +131,19 @@ class CheckRecord:
         return data
 
 
+# Called after a failed attempt: a final state (an exited service) to fail with, or None.
+FinalStateHook = Callable[[CheckRecord], BaseException | None]
+
+
 class CheckContext:
     """What a check module works with: its record, bounded polling and evidence."""
 
-    def __init__(self, record: CheckRecord, interval_s: float):
+    def __init__(
+        self, record: CheckRecord, interval_s: float, final_state: FinalStateHook | None = None
+    ):
         self.record = record
         self.interval_s = interval_s
+        self.final_state = final_state
 
     def poll(self, probe: Callable[[], T]) -> T:
         """Call ``probe`` until it returns, within the check's budget; quiet while warming up."""
@@ -154,6 +164,10 @@ class CheckContext:
                     except BaseException as error:
                         last = error
                         self.record.last_error = describe(error)
+                        if self.final_state and _is_transient(error):
+                            final = self.final_state(self.record)  # a dead service ends the wait
+                            if final is not None:
+                                raise final from None
                         raise
         except RetryError as exhausted:
             last = exhausted.last_attempt.exception() or last
@@ -202,6 +216,14 @@ class VerifyRun:
             for c in self.contract.checks
         }
         self.stack_error: str | None = None
+        self.final_state: FinalStateHook | None = None  # compose mode: verify/services.py
+        self._early: dict[str, CheckFailed] = {}
+
+    def fail_early(self, name: str, error: CheckFailed) -> None:
+        """A failure known before its check runs (its service died): the check reports it."""
+        if self.records[name].status == "pending" and name not in self._early:
+            self._early[name] = error
+            self.settle(name, error)
 
     def context(self, check: Check) -> CheckContext:
         record = self.records[check.name]
@@ -211,7 +233,9 @@ class VerifyRun:
                 root = self.records[upstream.blocked_by] if upstream.blocked_by else upstream
                 record.blocked_by = root.check
                 raise CheckBlocked(root)
-        return CheckContext(record, self.contract.retry_interval_s)
+        if check.name in self._early:
+            raise self._early[check.name]
+        return CheckContext(record, self.contract.retry_interval_s, self.final_state)
 
     def settle(self, name: str, error: BaseException | None) -> CheckRecord:
         record = self.records[name]
