@@ -57,6 +57,7 @@ def render(run: VerifyRun, compose_command: str) -> list[str]:
     known = [key for key in EVIDENCE_ORDER if key in evidence]
     extra = [key for key in evidence if key not in EVIDENCE_ORDER]
     lines += [f"EVIDENCE|{key}={evidence[key]}" for key in known + extra]
+    lines += [f"WARN|{r.check}|{text}" for r in records for text in r.warnings]
     first = run.first_failure
     if first is not None:
         lines += triage_lines(first.node, compose_command, first.cause_sentence)

@@ -118,6 +118,7 @@ class CheckRecord:
     blocked_by: str | None = None
     evidence: dict[str, str] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -196,6 +197,10 @@ class CheckContext:
 
     def info(self, key: str, value: str) -> None:
         self.record.info[key] = value
+
+    def warn(self, text: str) -> None:
+        """A finding that does not fail the check: one WARN line (e.g. an SLO breach)."""
+        self.record.warnings.append(text)
 
     def version(self, component: str, value: str) -> None:
         self.record.versions[component] = value
