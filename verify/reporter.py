@@ -49,6 +49,7 @@ def triage_lines(node: Node, compose_command: str, cause: str | None = None) -> 
 def render(run: VerifyRun, compose_command: str) -> list[str]:
     records = list(run.records.values())
     lines = [check_line(r) for r in records]
+    lines += [f"WARN|{warning}" for warning in run.warnings()]  # preflight, broke nothing
     lines += [f"INFO|{r.check}_retry={max(r.attempts - 1, 0)}" for r in records if r.attempts]
     evidence: dict[str, str] = {}
     for record in records:
