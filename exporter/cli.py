@@ -20,6 +20,7 @@ from .ledger import Ledger
 from .metrics import build_registry
 from .pipeline import Pipeline
 from .server import ExporterServer, make_server
+from .simulation import PROFILES
 
 PROG = "shadow-mvs-exporter"
 DEFAULT_LISTEN = "127.0.0.1:9109"
@@ -126,6 +127,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="simulation seed; same seed, same events (env SHADOW_MVS_SEED, default 42)",
     )
     parser.add_argument(
+        "--profile",
+        type=one_of(tuple(PROFILES)),
+        default=env.get("SHADOW_MVS_PROFILE", "healthy"),
+        metavar="{" + ",".join(PROFILES) + "}",
+        help="session health to simulate; all but healthy breach one SLO on purpose "
+        "(env SHADOW_MVS_PROFILE, default healthy). Never changes the NO-LIVE gate",
+    )
+    parser.add_argument(
         "--ledger",
         type=Path,
         default=default_ledger_path(env),
@@ -177,7 +186,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except OSError as exc:
         return fail(f"cannot open ledger {args.ledger}: {exc.strerror or exc}", 1)
     pipeline = Pipeline(
-        seed=args.seed, mode=args.mode, exchange=args.exchange, run_id=run_id, ledger=ledger
+        seed=args.seed,
+        mode=args.mode,
+        exchange=args.exchange,
+        run_id=run_id,
+        ledger=ledger,
+        profile=PROFILES[args.profile],
     )
     try:
         server = make_server(host, port, pipeline, build_registry(pipeline))
@@ -186,9 +200,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
 
     log.info(
-        "watch-only simulator: mode=%s exchange=%s seed=%s run_id=%s ledger=%s tick=%ss",
+        "watch-only simulator: mode=%s exchange=%s profile=%s seed=%s run_id=%s ledger=%s tick=%s",
         args.mode,
         args.exchange,
+        args.profile,
         args.seed,
         run_id,
         args.ledger,

@@ -25,6 +25,7 @@ class Ledger:
         self._audit.seek(os.fstat(self._fd).st_size)
         self._audit_tail = b""
         self._audit_counts: dict[str, int] = {}
+        self._audit_fees = 0.0
         self._audit_lines = 0
 
     def append(self, record: Mapping[str, Any]) -> None:
@@ -33,17 +34,21 @@ class Ledger:
         if written != len(line):
             raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
 
-    def audit(self) -> tuple[dict[str, int], int]:
-        """Per-stage counts and line count of this run's lines, read back from disk."""
+    def audit(self) -> tuple[dict[str, int], int, float]:
+        """Per-stage counts, line count and summed fees of this run's lines, read back
+        from disk."""
         *complete, self._audit_tail = (self._audit_tail + self._audit.read()).split(b"\n")
         for raw in complete:
             self._audit_lines += 1
             try:
-                stage = json.loads(raw)["stage"]
-            except (ValueError, KeyError, TypeError):
+                record = json.loads(raw)
+                stage = record["stage"]
+                fee = float(record.get("fee") or 0.0)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # a foreign or broken line shows up as a count mismatch
             self._audit_counts[stage] = self._audit_counts.get(stage, 0) + 1
-        return dict(self._audit_counts), self._audit_lines
+            self._audit_fees += fee
+        return dict(self._audit_counts), self._audit_lines, self._audit_fees
 
     def close(self) -> None:
         os.fsync(self._fd)

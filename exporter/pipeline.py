@@ -18,7 +18,7 @@ from typing import Any
 
 from .labels import EDGES, FEEDS, LATENCY_BUCKETS_S, RISK_REASONS, RUN_STATES, STAGES
 from .ledger import Ledger
-from .simulation import Event, TickOutcome, simulate_tick
+from .simulation import HEALTHY, Event, Profile, TickOutcome, simulate_tick
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,10 @@ class Pipeline:
         run_id: str,
         ledger: Ledger,
         clock: Callable[[], float] = time.time,
+        profile: Profile = HEALTHY,
     ) -> None:
         self.seed = seed
+        self.profile = profile
         self.mode = mode
         self.exchange = exchange
         self.run_id = run_id
@@ -84,6 +86,7 @@ class Pipeline:
         self._risk_blocks = dict.fromkeys(RISK_REASONS, 0)
         self._feed_gaps = dict.fromkeys(FEEDS, 0)
         self._latency = {edge: _Histogram() for edge in EDGES}
+        self._fees = 0.0  # the counter side of the fee reconciliation (runbook R-5)
 
     @property
     def ledger_path(self) -> Path:
@@ -98,7 +101,7 @@ class Pipeline:
     def advance(self) -> TickOutcome:
         """Simulate the next tick and record it in the ledger and the counters."""
         with self._lock:
-            outcome = simulate_tick(self.seed, self._tick, self.run_id)
+            outcome = simulate_tick(self.seed, self._tick, self.run_id, self.profile)
             for event in outcome.events:
                 # Ledger first: a failed write must not leave a counter ahead of the file.
                 self._ledger.append(self._ledger_record(event))
@@ -110,6 +113,7 @@ class Pipeline:
 
     def _count(self, event: Event) -> None:
         self._events[event.stage] += 1
+        self._fees += event.fee
         if event.stage == "risk_block":
             self._risk_blocks[event.reason] += 1
         for edge, seconds in event.edges:
@@ -146,14 +150,18 @@ class Pipeline:
             )
 
     def snapshot(self) -> dict[str, Any]:
-        """Counters next to the ledger's own per-stage counts, read in one critical section."""
+        """Counters and fees next to the ledger's own per-stage counts and summed fees,
+        read in one critical section (the reconciliation of runbook R-5)."""
         with self._lock:
-            ledger_counts, ledger_lines = self._ledger.audit()
+            ledger_counts, ledger_lines, ledger_fees = self._ledger.audit()
             return {
                 "mode": self.mode,
                 "exchange": self.exchange,
                 "run_id": self.run_id,
+                "profile": self.profile.name,
                 "counters": dict(self._events),
                 "ledger_counts": {stage: ledger_counts.get(stage, 0) for stage in STAGES},
                 "ledger_lines": ledger_lines,
+                "fees": round(self._fees, 6),
+                "ledger_fees": round(ledger_fees, 6),
             }

@@ -37,7 +37,8 @@ def make_server(
             elif path == "/snapshot":
                 self._send_json(200, pipeline.snapshot())
             elif path == "/healthz":
-                self._send_json(200, {"status": "ok", "mode": pipeline.mode})
+                health = {"status": "ok", "mode": pipeline.mode, "profile": pipeline.profile.name}
+                self._send_json(200, health)
             else:
                 self._send_json(404, {"error": f"no such endpoint: {path}"})
 

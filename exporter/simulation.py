@@ -3,6 +3,10 @@
 Each signal runs its whole life inside one tick: signal -> intent (or risk_block) ->
 submit -> ack (or error) -> fill (or cancel). Latencies are simulated values, so the
 same seed always yields the same events; only the ledger's wall-clock ``ts`` differs.
+
+A ``Profile`` makes the session unhealthy on purpose (errors, slow acks, feed gaps, risk
+blocks, a stall) so the SLO gate can be shown to name each incident; every profile keeps
+the pipeline watch-only, and the seed still fixes every event.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .labels import FEEDS, RISK_REASONS
 
@@ -22,13 +26,71 @@ SIGNALS_PER_TICK = (0, 1, 2, 3)
 SIGNALS_PER_TICK_WEIGHTS = (35, 40, 20, 5)
 RISK_BLOCK_RATE = 0.08
 RISK_REASON_WEIGHTS = (45, 30, 22, 3)  # kill_switch is rare
-SUBMIT_ERROR_RATE = 0.02
+# ~0.2 % of all stage events: inside the shadow SLO's 1 % with margin (worst one-minute
+# window ~0.6 %), though not the live SLO's 0.1 % — a simulation is no live adapter.
+SUBMIT_ERROR_RATE = 0.01
 CANCEL_RATE = 0.12
-FEED_GAP_RATE = 0.004
+# Per feed and tick: a gap about every 8 minutes at the default 0.25 s tick, a blip that
+# the feed-gap SLO ("0 sustained", runbook Phase 7) tolerates.
+FEED_GAP_RATE = 0.0005
 TAKER_FEE_RATE = 0.0026
 
 ACK_MEDIAN_S = 0.06
 FILL_MEDIAN_S = 0.25
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The simulation's rates; ``healthy`` is the default and every other one departs from
+    it in exactly one respect, so each profile breaches exactly one SLO."""
+
+    name: str
+    summary: str
+    signals_weights: tuple[int, ...] = SIGNALS_PER_TICK_WEIGHTS
+    risk_block_rate: float = RISK_BLOCK_RATE
+    submit_error_rate: float = SUBMIT_ERROR_RATE
+    ack_median_s: float = ACK_MEDIAN_S
+    feed_gap_rate: float = FEED_GAP_RATE
+
+
+HEALTHY = Profile("healthy", "every shadow SLO met: ~0.2 % errors, p95 ack ~0.2 s, rare feed gaps")
+PROFILES = {
+    p.name: p
+    for p in (
+        HEALTHY,
+        replace(
+            HEALTHY,
+            name="error_spike",
+            summary="30 % of submits rejected (R-3)",
+            submit_error_rate=0.30,
+        ),
+        replace(
+            HEALTHY,
+            name="degraded_latency",
+            summary="acks take ~1.2 s median (R-3)",
+            ack_median_s=1.2,
+        ),
+        replace(
+            HEALTHY,
+            name="feed_gaps",
+            summary="each feed gaps in 1 of 4 ticks (R-2)",
+            feed_gap_rate=0.25,
+        ),
+        replace(
+            HEALTHY,
+            name="risk_block_spike",
+            summary="60 % of signals blocked (R-4)",
+            risk_block_rate=0.60,
+        ),
+        replace(
+            HEALTHY,
+            name="stalled",
+            summary="run says running, yet no signal or feed update arrives (R-2)",
+            signals_weights=(1, 0, 0, 0),
+            feed_gap_rate=0.0,
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -61,15 +123,15 @@ def client_order_id(run_id: str, intent_id: str) -> str:
     return f"pt-{digest[:16]}"
 
 
-def simulate_tick(seed: int, tick: int, run_id: str) -> TickOutcome:
+def simulate_tick(seed: int, tick: int, run_id: str, profile: Profile = HEALTHY) -> TickOutcome:
     # A string seed is hashed with SHA-512 by random.Random: stable across processes
     # and Python versions, unlike hash().
     rng = random.Random(f"shadow-mvs|{seed}|{tick}")
-    signals = rng.choices(SIGNALS_PER_TICK, SIGNALS_PER_TICK_WEIGHTS)[0]
+    signals = rng.choices(SIGNALS_PER_TICK, profile.signals_weights)[0]
     events: list[Event] = []
     for n in range(signals):
-        events.extend(_signal_lifecycle(rng, run_id, f"i-{tick:08d}-{n}"))
-    feed_gaps = tuple(feed for feed in FEEDS if rng.random() < FEED_GAP_RATE)
+        events.extend(_signal_lifecycle(rng, run_id, f"i-{tick:08d}-{n}", profile))
+    feed_gaps = tuple(feed for feed in FEEDS if rng.random() < profile.feed_gap_rate)
     return TickOutcome(tick=tick, events=tuple(events), feed_gaps=feed_gaps)
 
 
@@ -77,7 +139,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
 
-def _signal_lifecycle(rng: random.Random, run_id: str, intent_id: str) -> list[Event]:
+def _signal_lifecycle(
+    rng: random.Random, run_id: str, intent_id: str, profile: Profile
+) -> list[Event]:
     strategy_id = rng.choice(STRATEGIES)
     symbol = rng.choice(tuple(REFERENCE_PRICES))
     qty = round(rng.uniform(*QTY_RANGES[symbol]), 4)
@@ -110,7 +174,7 @@ def _signal_lifecycle(rng: random.Random, run_id: str, intent_id: str) -> list[E
 
     events = [event("signal", "emitted", 0.0)]
     decision_s = rng.uniform(0.0002, 0.002)
-    if rng.random() < RISK_BLOCK_RATE:
+    if rng.random() < profile.risk_block_rate:
         reason = rng.choices(RISK_REASONS, RISK_REASON_WEIGHTS)[0]
         events.append(event("risk_block", "blocked", decision_s, reason=reason))
         return events
@@ -119,8 +183,8 @@ def _signal_lifecycle(rng: random.Random, run_id: str, intent_id: str) -> list[E
     events.append(event("intent", "created", decision_s))
     submit_s = rng.uniform(0.0005, 0.005)
     events.append(event("submit", "submitted", submit_s))
-    ack_s = rng.lognormvariate(math.log(ACK_MEDIAN_S), 0.6)
-    if rng.random() < SUBMIT_ERROR_RATE:
+    ack_s = rng.lognormvariate(math.log(profile.ack_median_s), 0.6)
+    if rng.random() < profile.submit_error_rate:
         events.append(event("error", "rejected", ack_s, reason="exchange_reject"))
         return events
 

@@ -44,6 +44,31 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """One SLO of the contract's [slo] section."""
+
+    name: str
+    unit: str
+    query: str
+    ok: str  # "below" or "above": the healthy side of the threshold
+    threshold: dict[str, float]
+    r_node: str
+    alert: str
+    why: str
+
+    def promql(self, mode: str, window: str) -> str:
+        return Template(self.query).substitute(mode=mode, window=window)
+
+    def healthy(self, value: float, mode: str) -> bool:
+        limit = self.threshold[mode]
+        return value < limit if self.ok == "below" else value > limit
+
+    def bound(self, mode: str) -> str:
+        """The healthy side as text, e.g. "<0.01"."""
+        return f"{'<' if self.ok == 'below' else '>'}{self.threshold[mode]:g}"
+
+
+@dataclass(frozen=True)
 class Contract:
     raw: dict[str, Any]
     families: tuple[Family, ...]
@@ -105,6 +130,17 @@ class Contract:
     @property
     def request_timeout_s(self) -> float:
         return float(self.raw["retry"]["request_timeout_s"])
+
+    @property
+    def slo_window(self) -> str:
+        return str(self.raw["slo"]["window"])
+
+    @property
+    def slo_objectives(self) -> tuple[Objective, ...]:
+        return tuple(
+            Objective(**{**o, "threshold": {m: float(v) for m, v in o["threshold"].items()}})
+            for o in self.raw["slo"]["objective"]
+        )
 
     def family(self, name: str) -> Family:
         for fam in self.families:

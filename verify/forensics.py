@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
+from .access import access_client
 from .bringup import compose_logs
-from .compose import grafana_credentials
 from .contract import load_contract
 from .settings import Settings
 
@@ -32,10 +32,9 @@ class Get:
     """One read-only request whose answer is a forensics file."""
 
     url: str
-    auth: tuple[str, str] | None = None
 
     def fetch(self, client: httpx.Client) -> httpx.Response:
-        return client.get(self.url, auth=self.auth) if self.auth else client.get(self.url)
+        return client.get(self.url)
 
     def as_json(self, client: httpx.Client) -> dict[str, Any]:
         document: dict[str, Any] = {"request": {"method": "GET", "url": self.url}}
@@ -60,14 +59,14 @@ def sources(settings: Settings) -> dict[str, Get | Fetch]:
     """File name → what to fetch. Compose files only when this run owns the stack."""
     ds_uid = load_contract().datasource["uid"]
     prom, graf = settings.prometheus_url, settings.grafana_url
-    # Grafana's credentials go to Grafana only, never to Prometheus or the exporter.
-    auth = grafana_credentials(settings.compose.env_file)
+    # The client attaches each endpoint's credentials to its own URLs only: Grafana's token
+    # never reaches Prometheus or the exporter, Prometheus's password never reaches Grafana.
     found: dict[str, Get | Fetch] = {
         "prometheus-targets.json": Get(f"{prom}/api/v1/targets"),
         "prometheus-rules.json": Get(f"{prom}/api/v1/rules"),
         "grafana-health.json": Get(f"{graf}/api/health"),
-        "grafana-datasources.json": Get(f"{graf}/api/datasources", auth),
-        "grafana-datasource-health.json": Get(f"{graf}/api/datasources/uid/{ds_uid}/health", auth),
+        "grafana-datasources.json": Get(f"{graf}/api/datasources"),
+        "grafana-datasource-health.json": Get(f"{graf}/api/datasources/uid/{ds_uid}/health"),
         "exporter-metrics.txt": Get(f"{settings.exporter_url}/metrics"),
     }
     if settings.stack == "compose":
@@ -103,7 +102,7 @@ def write_bundle(
     # A secret inside a JSON string appears escaped; redact both spellings.
     spellings = secrets + [json.dumps(secret)[1:-1] for secret in secrets]
     written = []
-    with httpx.Client(timeout=timeout_s) as client:
+    with access_client(settings.access.endpoints, timeout_s, strict=False) as client:
         for name, source in sources(settings).items():
             path = out_dir / name
             path.write_text(redact(_collect(name, source, client), spellings))

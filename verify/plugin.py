@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from _pytest.main import ExitCode
 
+from . import ci_reports
 from .bringup import StackStartError
 from .contract import PACKAGE_DIR, Contract, load_contract
 from .reporter import Reporter
@@ -90,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.json_report_file = "reports/verify.json"
     if config.option.json_report_indent is None:
         config.option.json_report_indent = 2
+    ci_reports.configure(config)  # reports/junit.xml beside it; GitHub annotation + summary
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -163,19 +163,22 @@ def scrub(value: Any, secrets: list[str]) -> Any:
 
 
 def secrets_in_play(config: pytest.Config) -> list[str]:
+    """Every secret of this run (passwords, tokens, secret headers): the one list that the
+    terminal, verify.json, JUnit and forensics are scrubbed of."""
     settings = config.stash.get(SETTINGS_KEY, None)
     found = []
     if settings is not None:
         credentials = grafana_credentials(settings.compose.env_file)
         if credentials and credentials[1]:
             found.append(credentials[1])
+        found += settings.access.secrets()
     auth = os.environ.get(load_contract().grafana["credentials_env"], "")
     if ":" in auth:
         found.append(auth.partition(":")[2])
     return [s for s in found if len(s) >= 4]  # never "redact" trivial strings like "a"
 
 
-def _compose_command(config: pytest.Config) -> str | None:
+def compose_command(config: pytest.Config) -> str | None:
     """This run's compose invocation; None when it verifies a stack it did not start."""
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None:
@@ -238,7 +241,10 @@ class Reporter:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
         secrets = secrets_in_play(self.config)
-        lines = render(self.run, _compose_command(self.config), _urls(self.config))
+        lines = render(self.run, compose_command(self.config), _urls(self.config))
+        settings = self.config.stash.get(SETTINGS_KEY, None)
+        if settings is not None:
+            lines = settings.access.warnings() + lines
         if self.forensics_files is not None:
             note = f"INFO|forensics={self.forensics_dir}/ ({len(self.forensics_files)} files)"
             lines.insert(-2, note)
@@ -255,8 +261,11 @@ class Reporter:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
         json_report.update(
-            verdict(self.run, _compose_command(self.config), label, _urls(self.config))
+            verdict(self.run, compose_command(self.config), label, _urls(self.config))
         )
+        if settings is not None:  # how each endpoint was reached (no secret values)
+            json_report["stack"]["access"] = settings.access.summary()
+            json_report["stack"]["warnings"] = settings.access.warnings()
         json_report["run_id"] = self.run_id
         if self.forensics_files is not None:
             json_report["forensics"] = self.forensics_files

@@ -145,15 +145,21 @@ def test_snapshot_counters_equal_the_ledger_on_disk(busy_exporter: Exporter):
         "counters",
         "ledger_counts",
         "ledger_lines",
+        "profile",
+        "fees",
+        "ledger_fees",
     }
     assert (snapshot["mode"], snapshot["exchange"]) == ("shadow", "kraken")
+    assert snapshot["profile"] == "healthy"
     assert snapshot["counters"] == snapshot["ledger_counts"]
+    assert snapshot["fees"] == snapshot["ledger_fees"]
     # Append-only and taken under the writer's lock: the first ledger_lines lines on disk
     # are exactly the events the counters had seen.
     records = busy_exporter.ledger_records()[: snapshot["ledger_lines"]]
     assert len(records) == snapshot["ledger_lines"] == sum(snapshot["counters"].values())
     assert stage_counts(records) == snapshot["counters"]
     assert {record["run_id"] for record in records} == {snapshot["run_id"]}
+    assert round(sum(record["fee"] for record in records), 6) == snapshot["ledger_fees"]
 
 
 def test_metrics_counters_equal_the_ledger_on_disk(busy_exporter: Exporter):

@@ -142,3 +142,40 @@ def test_password_from_file_variable(start_standin, minimal: Provisioning, tmp_p
         minimal.path, GF_SECURITY_ADMIN_PASSWORD__FILE=str(secret_file)
     )
     assert standin.get("/api/datasources", auth=("admin", "from-a-file")).status_code == 200
+
+
+INVALID_API_KEY = {
+    "extra": None,
+    "message": "Invalid API key",
+    "messageId": "api-key.invalid",
+    "statusCode": 401,
+    "traceID": "",
+}
+
+
+def test_service_account_token_is_accepted_and_a_wrong_one_named(
+    start_standin, minimal: Provisioning
+) -> None:
+    standin: Standin = start_standin(
+        minimal.path, GF_STANDIN_SERVICE_ACCOUNT_TOKENS="verify:Admin:glsa_good-token-1"
+    )
+    good = httpx.get(
+        f"{standin.url}/api/datasources",
+        headers={"Authorization": "Bearer glsa_good-token-1"},
+    )
+    assert good.status_code == 200
+    assert [ds["uid"] for ds in good.json()] == ["p"]
+    bad = httpx.get(
+        f"{standin.url}/api/datasources", headers={"Authorization": "Bearer glsa_wrong"}
+    )
+    assert (bad.status_code, bad.json()) == (401, INVALID_API_KEY)
+
+
+def test_viewer_token_is_denied_the_admin_api(start_standin, minimal: Provisioning) -> None:
+    standin: Standin = start_standin(
+        minimal.path, GF_STANDIN_SERVICE_ACCOUNT_TOKENS="viewer:Viewer:glsa_viewer-1"
+    )
+    response = httpx.get(
+        f"{standin.url}/api/datasources", headers={"Authorization": "Bearer glsa_viewer-1"}
+    )
+    assert response.status_code == 403
