@@ -310,7 +310,7 @@ def denied_failure(access: EndpointAccess, url: str, status: int, body: str) -> 
         advice = "token wrong, expired or revoked"
     return CheckFailed(
         f"{access.title} auth failed: {url} answered HTTP {status} to {what}: {advice}",
-        cause="auth",
+        cause="endpoint_auth",
         retryable=False,
     )
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 
 from .bringup import StackStartError, preflight
+from .causes import causes_routed_to
 from .compose import DOWN_ARGS, EnvironmentProblem, require_docker
 from .contract import PACKAGE_DIR, REPO_ROOT
 from .settings import OPTIONS, Settings, SettingsError, register_options
@@ -102,7 +103,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"{node.id}: {node.title}")
     print(f"  symptom:      {node.symptom}")
     print(f"  likely cause: {node.likely_cause}")
-    print(f"  reached from: {', '.join(node.routes)}")
+    print(f"  reached from: {', '.join(node.routes) or '-'}")
+    for cause in causes_routed_to(node.id):
+        print(f"  cause {cause.id}: {cause.sentence}")
     print("  next commands:")
     for command in node.commands(Settings.from_values({}).compose.base_command(relative=True)):
         print(f"    {command}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .causes import causes_routed_to
 from .cli import STACK_FLAGS
 from .contract import REPO_ROOT, Contract, load_contract
 from .settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
@@ -226,6 +227,12 @@ def compose_expansion(contract: Contract) -> str:
     return f"docker compose -p {stack['project']} --env-file {stack['env_file']} {files}"
 
 
+def causes_text(node_id: str) -> str:
+    """The causes (verify/causes.toml) that route to a node, with the sentence printed."""
+    causes = causes_routed_to(node_id)
+    return "; ".join(f"{code(c.id)} ({c.sentence})" for c in causes) or "—"
+
+
 def render_triage(src: Sources) -> str:
     stack = src.contract.stack
     parts = [
@@ -247,6 +254,7 @@ def render_triage(src: Sources) -> str:
             f"- **Symptom:** {node.symptom}\n"
             f"- **Likely cause:** {node.likely_cause}\n"
             f"- **Reached from:** {codes(node.routes)}\n"
+            f"- **Causes:** {causes_text(node.id)}\n"
             f"- **Next commands:**\n\n"
             f"```bash\n{commands}\n```"
         )

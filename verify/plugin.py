@@ -187,6 +187,6 @@ def _stack_error_for(run: VerifyRun, name: str, error: StackStartError) -> Check
         return CheckFailed(error.message, cause=error.cause, retryable=False)
     failing = run.records[error.check]
     if failing.status == "pending":
-        failing.status, failing.message, failing.cause = "fail", error.message, error.cause
+        run.settle(error.check, CheckFailed(error.message, cause=error.cause, retryable=False))
     run.records[name].blocked_by = error.check
     return CheckBlocked(failing)

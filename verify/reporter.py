@@ -63,9 +63,14 @@ def result_line(run: VerifyRun) -> str:
 
 
 def triage_lines(
-    node: Node, compose_command: str | None, urls: dict[str, str] | None = None
+    node: Node,
+    compose_command: str | None,
+    cause: str | None = None,
+    urls: dict[str, str] | None = None,
 ) -> list[str]:
-    lines = [
+    """The cause's sentence first (what is wrong), then the node (where to look, what next)."""
+    lines = [f"TRIAGE|{node.id}|cause: {cause}"] if cause else []
+    lines += [
         f"TRIAGE|{node.id}|{node.title}",
         f"TRIAGE|{node.id}|symptom: {node.symptom}",
         f"TRIAGE|{node.id}|likely cause: {node.likely_cause}",
@@ -95,7 +100,7 @@ def render(
     lines += [f"EVIDENCE|{key}={evidence[key]}" for key in known + extra]
     first = run.first_failure
     if first is not None:
-        lines += triage_lines(first.node, compose_command, urls)
+        lines += triage_lines(first.node, compose_command, first.cause_sentence, urls)
     lines.append(f"INFO|verify_code={run.verify_code}")
     if run.budget_scale != 1:
         lines.append(f"INFO|budget_scale={run.budget_scale:g}")
@@ -119,6 +124,8 @@ def verdict(
     if first is not None:
         node = first.node
         triage = {
+            "cause": first.cause,
+            "cause_sentence": first.cause_sentence,
             "node": node.id,
             "title": node.title,
             "symptom": node.symptom,

@@ -9,7 +9,7 @@ on timeout, fails with the *last underlying error*, never a bare "timed out".
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -18,6 +18,7 @@ import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from .causes import sentence as cause_sentence
 from .contract import Check, Contract, load_contract
 from .triage import Node, route
 
@@ -28,14 +29,25 @@ Status = Literal["pending", "pass", "fail", "blocked", "not_selected"]
 class CheckFailed(Exception):
     """An expected failure of the link a check guards: reported as one FAIL line.
 
-    ``cause`` names a sub-cause that triage routes on (e.g. "auth", "mini_stack_url");
-    ``retryable=False`` marks faults that warm-up cannot cure (wrong password, wrong URL),
-    so the check fails at once instead of burning its budget.
+    ``cause`` is an id of verify/causes.toml: its sentence (placeholders filled from
+    ``facts``) leads the message, and its node is where triage routes; ``message`` is the
+    detail the check saw. ``retryable=False`` marks faults that warm-up cannot cure (wrong
+    password, wrong URL, an exited service), so the check fails at once.
     """
 
-    def __init__(self, message: str, *, cause: str | None = None, retryable: bool = True):
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str | None = None,
+        retryable: bool = True,
+        facts: Mapping[str, object] | None = None,
+    ):
+        self.sentence = cause_sentence(cause, facts)
+        if self.sentence and message and not message.startswith(self.sentence):
+            message = f"{self.sentence} — {message}"
+        super().__init__(message or self.sentence or "")
+        self.message = message or self.sentence or ""
         self.cause = cause
         self.retryable = retryable
 
@@ -121,6 +133,7 @@ class CheckRecord:
     status: Status = "pending"
     message: str = ""
     cause: str | None = None
+    cause_sentence: str | None = None  # the cause's sentence, as the operator reads it
     attempts: int = 0
     elapsed_s: float = 0.0
     last_error: str | None = None
@@ -200,14 +213,15 @@ class CheckContext:
         self, last: BaseException, started: float, unreachable: bool = False
     ) -> CheckFailed:
         elapsed = time.monotonic() - started
-        cause = last.cause if isinstance(last, CheckFailed) else None
         why = "unreachable external stack, " if unreachable else ""
-        return CheckFailed(
+        gave_up = CheckFailed(
             f"{describe(last)} ({why}gave up after {self.record.attempts} attempts "
             f"in {elapsed:.1f} s)",
-            cause=cause,
             retryable=False,
         )
+        if isinstance(last, CheckFailed):
+            gave_up.cause, gave_up.sentence = last.cause, last.sentence
+        return gave_up
 
     def passed(self, summary: str) -> None:
         """The one-line summary of the PASS line."""
@@ -297,7 +311,7 @@ class VerifyRun:
         else:
             record.status = "fail"
             if isinstance(error, CheckFailed):
-                record.cause = error.cause
+                record.cause, record.cause_sentence = error.cause, error.sentence
         record.message = describe(error)
         return record
 

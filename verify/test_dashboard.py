@@ -20,18 +20,32 @@ def test_dashboard_provisioned(
     def probe() -> dict[str, Any]:
         hits = grafana.get_json("/api/search", type="dash-db", dashboardUIDs=want["uid"])
         if not hits:
-            raise CheckFailed(f"dashboard uid {want['uid']} not found by /api/search")
+            raise CheckFailed(
+                f"dashboard uid {want['uid']} not found by /api/search",
+                cause="dashboard_missing",
+                facts={"uid": want["uid"]},
+            )
         hit = hits[0]
         if hit.get("folderTitle") != want["folder"]:
             raise CheckFailed(
                 f"dashboard {want['uid']} is in folder "
-                f"{hit.get('folderTitle', 'General')!r}, expected {want['folder']!r}"
+                f"{hit.get('folderTitle', 'General')!r}, expected {want['folder']!r}",
+                cause="dashboard_misplaced",
+                facts={"uid": want["uid"]},
             )
         meta = grafana.get_json(f"/api/dashboards/uid/{want['uid']}")["meta"]
         if not meta.get("provisioned"):
-            raise CheckFailed(f"dashboard {want['uid']} exists but is not file-provisioned")
+            raise CheckFailed(
+                f"dashboard {want['uid']} exists but is not file-provisioned",
+                cause="dashboard_misplaced",
+                facts={"uid": want["uid"]},
+            )
         if hit.get("title") != want["title"]:
-            raise CheckFailed(f"dashboard title {hit.get('title')!r} != {want['title']!r}")
+            raise CheckFailed(
+                f"dashboard title {hit.get('title')!r} != {want['title']!r}",
+                cause="dashboard_misplaced",
+                facts={"uid": want["uid"]},
+            )
         return hit
 
     hit = check.poll(probe)

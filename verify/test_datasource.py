@@ -21,7 +21,11 @@ def test_default_datasource_is_prometheus_local(
         default = grafana.default_datasource()
         if default is None:
             names = [ds["name"] for ds in grafana.datasources()]
-            raise CheckFailed(f"no default datasource (have {names})", retryable=False)
+            raise CheckFailed(
+                f"no default datasource (have {names})",
+                cause="datasource_not_default",
+                retryable=False,
+            )
         if default["url"].rstrip("/") == want["mini_stack_url"]:
             raise CheckFailed(
                 f"default datasource {default['name']} points at the mini-stack "
@@ -34,11 +38,17 @@ def test_default_datasource_is_prometheus_local(
         if found != expected:
             diff = {k: f"{found[k]!r} != {expected[k]!r}" for k in found if found[k] != expected[k]}
             raise CheckFailed(
-                f"default datasource differs from the contract: {diff}", retryable=False
+                f"default datasource differs from the contract: {diff}",
+                cause="datasource_off_contract",
+                retryable=False,
             )
         health = grafana.get_json(f"/api/datasources/uid/{want['uid']}/health")
         if health.get("status") != "OK":
-            raise CheckFailed(f"datasource health: {health.get('message')}")
+            raise CheckFailed(
+                f"datasource health: {health.get('message')}",
+                cause="datasource_unhealthy",
+                facts={"uid": want["uid"], "url": default["url"]},
+            )
         return default
 
     default = check.poll(probe)

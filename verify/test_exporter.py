@@ -26,9 +26,19 @@ def test_exporter_serves_contract_families(
     def probe() -> ExpositionReport:
         response = http_client.get(url)
         response.raise_for_status()
-        report = inspect_exposition(response.text, contract)
+        try:
+            report = inspect_exposition(response.text, contract)
+        except ValueError as error:
+            raise CheckFailed(
+                f"{type(error).__name__}: {error}", cause="not_exposition", facts={"url": url}
+            ) from None
+        if not report.families:
+            kind = response.headers.get("content-type", "no content-type")
+            raise CheckFailed(
+                f"no metric family in {kind}", cause="not_exposition", facts={"url": url}
+            )
         if report.problems:
-            raise CheckFailed(f"{url}: " + "; ".join(report.problems[:3]))
+            raise CheckFailed(f"{url}: " + "; ".join(report.problems[:3]), cause="off_contract")
         return report
 
     def reconcile() -> dict[str, Any]:
@@ -43,7 +53,9 @@ def test_exporter_serves_contract_families(
                 if snapshot["ledger_counts"].get(stage) != n
             }
             raise CheckFailed(
-                f"ledger and counters disagree (counter, ledger): {diff}", retryable=False
+                f"ledger and counters disagree (counter, ledger): {diff}",
+                cause="ledger_mismatch",
+                retryable=False,
             )
         return snapshot
 

@@ -28,19 +28,25 @@ def test_every_panel_returns_data(
         path = f"/api/dashboards/uid/{contract.dashboard['uid']}"
         dashboard = grafana.get_json(path)["dashboard"]
         if leftovers := leftover_inputs(dashboard):
-            raise CheckFailed(f"dashboard keeps import leftovers: {leftovers}", retryable=False)
+            raise CheckFailed(
+                f"dashboard keeps import leftovers: {leftovers}",
+                cause="panel_datasource",
+                retryable=False,
+            )
         queries = panel_queries(dashboard, variables)
         for query in queries:
             if any(uid != ds_uid for uid in query.datasource_uids):
                 raise CheckFailed(
                     f"panel {query.panel!r} uses datasource "
                     f"{query.datasource_uids}, not the provisioned uid {ds_uid}",
+                    cause="panel_datasource",
                     retryable=False,
                 )
         for query in queries:
             if not prometheus.custom_query(query.expr):
                 raise CheckFailed(
-                    f"panel {query.panel!r} ({query.ref_id}) empty in Prometheus: {query.expr}"
+                    f"panel {query.panel!r} ({query.ref_id}) empty in Prometheus: {query.expr}",
+                    cause="panel_empty",
                 )
         body = {
             "from": "now-15m",
@@ -63,13 +69,15 @@ def test_every_panel_returns_data(
             if result.get("error") or response.status_code != 200:
                 raise CheckFailed(
                     f"panel {query.panel!r} via Grafana /api/ds/query: "
-                    f"{result.get('error') or f'HTTP {response.status_code}'}"
+                    f"{result.get('error') or f'HTTP {response.status_code}'}",
+                    cause="panel_empty",
                 )
             frames = result.get("frames", [])
             if not any(any(column for column in f["data"]["values"]) for f in frames):
                 raise CheckFailed(
                     f"panel {query.panel!r} ({query.ref_id}) has no data through "
-                    f"Grafana datasource {ds_uid}"
+                    f"Grafana datasource {ds_uid}",
+                    cause="panel_empty",
                 )
         return len({q.panel for q in queries}), len(queries)
 

@@ -31,10 +31,16 @@ def test_alert_rules_loaded_and_healthy(
         group = next((g for g in groups if g["name"] == group_name), None)
         if group is None:
             names = [g["name"] for g in groups]
-            raise CheckFailed(f"rule group {group_name!r} not loaded (groups: {names or 'none'})")
+            raise CheckFailed(
+                f"rule group {group_name!r} not loaded (groups: {names or 'none'})",
+                cause="rules_not_loaded",
+            )
         alerts = {r["name"] for r in group["rules"] if r["type"] == "alerting"}
         if missing := sorted(wanted - alerts):
-            raise CheckFailed(f"alert rules missing from group {group_name!r}: {missing}")
+            raise CheckFailed(
+                f"alert rules missing from group {group_name!r}: {missing}",
+                cause="rules_not_loaded",
+            )
         if group.get("lastEvaluation", NEVER).startswith("0001-"):
             raise CheckFailed(f"rule group {group_name!r} not evaluated yet")
         unhealthy = [

@@ -24,16 +24,25 @@ def test_shadow_mvs_target_up(
         ours = [t for t in active if t["labels"].get("job") == job]
         if not ours:
             jobs = sorted({t["labels"].get("job", "?") for t in active})
-            raise CheckFailed(f'no active target for job="{job}" (jobs seen: {jobs or "none"})')
+            raise CheckFailed(
+                f'no active target for job="{job}" (jobs seen: {jobs or "none"})',
+                cause="scrape_job_missing",
+                facts={"job": job, "jobs": ", ".join(jobs) or "none"},
+            )
         target = ours[0]
         if target["labels"].get("instance") != address:
+            found = target["labels"].get("instance")
             raise CheckFailed(
-                f'job="{job}" scrapes {target["labels"].get("instance")}, contract says {address}'
+                f'job="{job}" scrapes {found}, contract says {address}',
+                cause="scrape_target_wrong",
+                facts={"job": job, "found": found, "expected": address},
             )
         if target["health"] != "up":
             raise CheckFailed(
                 f'job="{job}" target {target["scrapeUrl"]} health='
-                f'{target["health"]} lastError="{target["lastError"]}"'
+                f'{target["health"]} lastError="{target["lastError"]}"',
+                cause="target_down",
+                facts={"url": target["scrapeUrl"], "last_error": target["lastError"] or "none"},
             )
         return target
 

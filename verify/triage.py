@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .causes import load_causes
 from .contract import TRIAGE_FILE, load_contract
 
 COMPOSE_PLACEHOLDER = "$COMPOSE"
@@ -46,6 +47,7 @@ class Node:
     likely_cause: str
     routes: tuple[str, ...]
     next_commands: tuple[str, ...]
+    keywords: tuple[str, ...] = ()  # words of the title a cause's topic must be one of
 
     def commands(
         self, compose_command: str | None, urls: Mapping[str, str] | None = None
@@ -73,12 +75,17 @@ def load_triage(path: Path = TRIAGE_FILE) -> dict[str, Node]:
             likely_cause=entry["likely_cause"],
             routes=tuple(entry["from"]),
             next_commands=tuple(entry["next_commands"]),
+            keywords=tuple(entry.get("keywords", ())),
         )
     return nodes
 
 
 def route(f_code: str, cause: str | None = None) -> Node:
-    """The node for an F-code (and sub-cause): "F:cause" wins over the bare F-code."""
+    """The node for an F-code and cause: a declared cause (verify/causes.toml) routes to its
+    node; otherwise an "F:cause" route wins over the bare F-code."""
+    declared = load_causes().get(cause) if cause else None
+    if declared is not None and not declared.routes_by_check:
+        return load_triage()[declared.node]
     keys = ([f"{f_code}:{cause}"] if cause else []) + [f_code]
     for key in keys:
         for node in load_triage().values():

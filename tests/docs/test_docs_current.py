@@ -153,7 +153,7 @@ def test_an_edited_contract_without_regenerating_is_stale(tmp_path: Path, old: s
     [
         ('title = "Dashboard missing (UID not visible)"', 'title = "Dashboard gone"'),
         ("head -n 60", "head -n 80"),
-        ('from = ["F-FAIL-DATASOURCE:mini_stack_url"]', 'from = ["F-FAIL-DATASOURCE:mini"]'),
+        ('from = ["F-FAIL-TARGETS"]', 'from = ["F-FAIL-TARGETS:renamed"]'),
     ],
 )
 def test_an_edited_triage_tree_without_regenerating_is_stale(tmp_path: Path, old: str, new: str):

@@ -21,7 +21,7 @@ def shadow_mvs(*args, env=None):
 def test_explain_prints_node_with_commands():
     result = shadow_mvs("explain", "g-7")
     assert result.returncode == 0
-    assert "G-7: Data empty although the target is UP" in result.stdout
+    assert "G-7: Exporter data off-contract (series, labels, cardinality) or empty" in result.stdout
     assert "peak_trade_pipeline_events_total" in result.stdout
 
 

@@ -57,7 +57,7 @@ def test_fail_block_names_code_node_and_commands():
     assert lines[0] == "FAIL|F-FAIL-EXPORTER|connection refused (gave up after 21 attempts)"
     assert "FAIL|F-FAIL-TARGETS|blocked by F-FAIL-EXPORTER (exporter); not retried" in lines
     assert "SKIP|grafana|not run" in lines
-    assert "TRIAGE|G-1|Exporter down / :9109 unreachable" in lines
+    assert "TRIAGE|G-1|Exporter down / :9109 unreachable or not an exporter" in lines
     nexts = [line for line in lines if line.startswith("TRIAGE|G-1|next: ")]
     assert len(nexts) >= 2
     assert any(COMPOSE in line for line in nexts)
