@@ -1,11 +1,5 @@
-"""Root wiring: the verify options and the plugins that hold fixtures and the reporter."""
+"""The suite is a pytest plugin: installed, the ``shadow_mvs`` entry point registers
+``verify.pytest_plugin``. This names the same module, which pytest then skips, so a checkout
+without an install (or with plugin autoload off) still gets the options and fixtures."""
 
-import pytest
-
-from verify.settings import add_options
-
-pytest_plugins = ["fixtures.stack", "fixtures.clients", "verify.plugin"]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+pytest_plugins = ["verify.pytest_plugin"]

@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
 from _pytest.junitxml import LogXML, xml_key
 
+from . import suite_version
 from .contract import load_contract
 from .forensics import redact
 from .reporter import check_line, secrets_in_play
@@ -235,6 +237,10 @@ class CiReports:
     def stack_label(self) -> str:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         return settings.stack_label if settings else "unknown"
+
+    def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
+        """verify.json says which suite wrote it (the installed distribution's version)."""
+        json_report["suite_version"] = suite_version()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:

@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from . import suite_version
 from .bringup import StackStartError, preflight
 from .causes import causes_routed_to
 from .compose import DOWN_ARGS, EnvironmentProblem, require_docker
@@ -27,6 +29,7 @@ STACK_FLAGS = ("--offline", "--host-network")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shadow-mvs", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"shadow-mvs {suite_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the compose stack and leave it running")
     register_options(up.add_argument, STACK_FLAGS)
@@ -77,8 +80,27 @@ def cmd_down(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def is_checkout(path: Path) -> bool:
+    """A source tree of this project (same test as shadow_mvs.is_checkout, which must not
+    import verify; kept here so an editable venv made before shadow_mvs existed still runs)."""
+    return (path / "verify" / "contract.toml").is_file() and (path / "compose").is_dir()
+
+
+def suite_root() -> Path | None:
+    """The checkout ``pytest verify`` runs in: this package's own (editable install), else one
+    at or above the current directory (a non-editable install used from a checkout behaves
+    as the editable one), else None: run the installed copy from the current directory."""
+    for candidate in (REPO_ROOT, Path.cwd(), *Path.cwd().parents):
+        if is_checkout(candidate):
+            return candidate
+    return None
+
+
 def pytest_command(args: argparse.Namespace) -> list[str]:
-    command = [sys.executable, "-m", "pytest", str(PACKAGE_DIR.relative_to(REPO_ROOT))]
+    if suite_root() is not None:
+        command = [sys.executable, "-m", "pytest", PACKAGE_DIR.name]
+    else:  # no pyproject.toml to read addopts from: no cache dir inside site-packages
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(PACKAGE_DIR)]
     for opt in OPTIONS:
         value = getattr(args, opt.dest, None)
         if value is None or value is False:
@@ -90,7 +112,7 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     _settings(args)  # reject bad values before pytest starts
-    code = subprocess.run(pytest_command(args), cwd=REPO_ROOT, check=False).returncode
+    code = subprocess.run(pytest_command(args), cwd=suite_root(), check=False).returncode
     return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
 
 

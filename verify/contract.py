@@ -41,6 +41,7 @@ class Check:
     f_code: str
     budget_s: float
     depends_on: tuple[str, ...]
+    service: str | None = None  # the compose service whose final state fails this check
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def _parse_contract(raw: dict[str, Any]) -> Contract:
         for f in raw["families"]
     )
     checks = tuple(
-        Check(name, c["f_code"], float(c["budget_s"]), tuple(c["depends_on"]))
+        Check(name, c["f_code"], float(c["budget_s"]), tuple(c["depends_on"]), c.get("service"))
         for name, c in raw["checks"].items()
     )
     label_values = {k: tuple(v) for k, v in raw["labels"].items()}

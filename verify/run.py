@@ -55,10 +55,13 @@ class CheckFailed(Exception):
 class CheckBlocked(CheckFailed):
     """The check did not run because a check it depends on failed."""
 
-    def __init__(self, upstream: CheckRecord):
-        super().__init__(
-            f"blocked by {upstream.f_code} ({upstream.check}); not retried", retryable=False
+    def __init__(self, upstream: CheckRecord, waited_for: str | None = None):
+        reason = (
+            f"not waited for: {upstream.f_code} ({upstream.check}) cannot heal, the run fails"
+            if waited_for
+            else f"blocked by {upstream.f_code} ({upstream.check}); not retried"
         )
+        super().__init__(reason, retryable=False)
         self.upstream = upstream
 
 
@@ -157,14 +160,23 @@ class CheckRecord:
         return data
 
 
+# Called after a failed attempt: a final state (an exited service) to fail with, or None.
+FinalStateHook = Callable[[CheckRecord], BaseException | None]
+
+
 class CheckContext:
     """What a check module works with: its record, bounded polling and evidence."""
 
     def __init__(
-        self, record: CheckRecord, interval_s: float, unreachable_grace_s: float | None = None
+        self,
+        record: CheckRecord,
+        interval_s: float,
+        final_state: FinalStateHook | None = None,
+        unreachable_grace_s: float | None = None,
     ):
         self.record = record
         self.interval_s = interval_s
+        self.final_state = final_state
         # External stacks are not warming up: once nothing has answered for this long, a
         # connection error ends the poll (None: compose bring-up, keep the whole budget).
         self.unreachable_grace_s = unreachable_grace_s
@@ -196,6 +208,10 @@ class CheckContext:
                         last = error
                         answered = answered or not is_unreachable(error)
                         self.record.last_error = describe(error)
+                        if self.final_state and _is_transient(error):
+                            final = self.final_state(self.record)  # a dead service ends the wait
+                            if final is not None:
+                                raise final from None
                         raise
         except RetryError as exhausted:
             last = exhausted.last_attempt.exception() or last
@@ -261,6 +277,14 @@ class VerifyRun:
             for c in self.contract.checks
         }
         self.stack_error: str | None = None
+        self.final_state: FinalStateHook | None = None  # compose mode: verify/services.py
+        self._early: dict[str, CheckFailed] = {}
+
+    def fail_early(self, name: str, error: CheckFailed) -> None:
+        """A failure known before its check runs (its service died): the check reports it."""
+        if self.records[name].status == "pending" and name not in self._early:
+            self._early[name] = error
+            self.settle(name, error)
 
     def select(self, names: set[str]) -> None:
         """Only ``names`` run in this session (-k, -m, node ids, --deselect, --lf): every
@@ -298,8 +322,10 @@ class VerifyRun:
                 root = self.records[upstream.blocked_by] if upstream.blocked_by else upstream
                 record.blocked_by = root.check
                 raise CheckBlocked(root)
+        if check.name in self._early:
+            raise self._early[check.name]
         grace = self.contract.unreachable_grace_s if self.external else None
-        return CheckContext(record, self.contract.retry_interval_s, grace)
+        return CheckContext(record, self.contract.retry_interval_s, self.final_state, grace)
 
     def settle(self, name: str, error: BaseException | None) -> CheckRecord:
         record = self.records[name]

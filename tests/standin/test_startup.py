@@ -54,7 +54,8 @@ def test_two_defaults_stop_startup_before_listening(provisioning: Provisioning) 
     finished, port = run_to_exit(provisioning.path)
     assert finished.returncode == 1
     assert TOO_MANY_DEFAULTS in finished.stderr
-    assert 'msg="Failed to provision"' in finished.stdout
+    assert 'level=error msg="Failed to provision data sources"' in finished.stdout
+    assert f'error="{TOO_MANY_DEFAULTS}"' in finished.stdout
     assert "HTTP Server Listen" not in finished.stdout
     assert port_is_closed(port)
 

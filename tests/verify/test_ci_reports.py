@@ -8,16 +8,12 @@ downstream of it, is blocked. Docker-free, a few seconds.
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from fixtures.faults import run_verify
+from fixtures.locked_grafana import locked_grafana
 from verify.ci_reports import annotation, escape_data, escape_property, step_summary
 from verify.run import CheckBlocked, CheckFailed, VerifyRun
 from verify.triage import route
@@ -27,35 +23,8 @@ NODE = route("F-FAIL-DASHBOARD", "auth").id  # a 401 routes to the datasource/au
 COMPOSE = "docker compose -p peaktrade-shadow-mvs --env-file .env -f compose/x.yml"
 
 
-class HealthyButLocked(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        if self.path.startswith("/api/health"):
-            self._answer(200, {"database": "ok", "version": f"fake-{PASSWORD}"})
-        else:
-            self._answer(401, {"message": "invalid username or password"})
-
-    def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format, *args) -> None:
-        return
-
-
-@contextmanager
-def fake_grafana() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthyButLocked)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def fake_grafana():
+    return locked_grafana(version=f"fake-{PASSWORD}")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,83 @@
+"""The suite is a pytest11 plugin: declared in the package metadata, registered once whether
+the entry point, the root conftest or both name it, and versioned (`shadow-mvs --version`).
+The non-editable install is exercised for real in tests/integration/test_installed_plugin.py.
+"""
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+from verify import cli, suite_version
+from verify.contract import PACKAGE_DIR, REPO_ROOT
+
+COLLECT = ["-m", "pytest", "verify/", "--collect-only", "-q", "--trace-config", "--stack=external"]
+
+
+def collect(*extra):
+    return subprocess.run(
+        [sys.executable, *COLLECT, *extra],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def registrations(output: str, module: str) -> int:
+    return sum(
+        1
+        for line in output.splitlines()
+        if line.startswith(f"PLUGIN registered: <module '{module}'")
+    )
+
+
+def test_entry_point_is_declared():
+    ours = [ep for ep in entry_points(group="pytest11") if ep.name == "shadow_mvs"]
+    assert [ep.value for ep in ours] == ["shadow_mvs"]
+
+
+def test_entry_point_and_conftest_register_the_suite_once():
+    result = collect()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert registrations(result.stdout, "shadow_mvs") == 1
+    assert registrations(result.stdout, "verify.pytest_plugin") == 1
+    assert "9 tests collected" in result.stdout
+
+
+def test_conftest_alone_still_wires_the_suite():
+    # Entry point off (e.g. plugin autoload disabled): the root conftest names the module.
+    result = collect("-p", "no:shadow_mvs")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert registrations(result.stdout, "shadow_mvs") == 0
+    assert registrations(result.stdout, "verify.pytest_plugin") == 1
+
+
+def test_version_flag():
+    result = subprocess.run(
+        [sys.executable, "-m", "verify.cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"shadow-mvs {suite_version()}"
+    assert suite_version() != "0+unknown"
+
+
+def test_outside_a_checkout_the_cli_runs_the_installed_copy(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "REPO_ROOT", PACKAGE_DIR.parent / "not-a-checkout")
+    monkeypatch.chdir(tmp_path)
+    assert cli.suite_root() is None
+    command = cli.pytest_command(cli.build_parser().parse_args(["verify", "--stack=external"]))
+    assert command[1:6] == ["-m", "pytest", "-p", "no:cacheprovider", str(PACKAGE_DIR)]
+
+
+def test_from_a_checkout_the_cli_runs_the_checkout(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "REPO_ROOT", tmp_path)  # an installed copy's parent, say
+    monkeypatch.chdir(REPO_ROOT / "docs")
+    assert cli.suite_root() == REPO_ROOT
+
+
+def test_cli_and_entry_point_agree_on_what_a_checkout_is(tmp_path):
+    import shadow_mvs
+
+    for path in (REPO_ROOT, PACKAGE_DIR.parent, tmp_path, PACKAGE_DIR):
+        assert cli.is_checkout(path) == shadow_mvs.is_checkout(path), path
+    assert cli.is_checkout(REPO_ROOT)
