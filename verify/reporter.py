@@ -86,6 +86,7 @@ def render(
     ``urls`` are the URLs being verified (the contract's endpoints when None)."""
     records = list(run.records.values())
     lines = [check_line(r) for r in block_order(run)]
+    lines += [f"WARN|{warning}" for warning in run.warnings()]  # preflight, broke nothing
     lines += [f"INFO|{r.check}_retry={max(r.attempts - 1, 0)}" for r in records if r.attempts]
     lines += [
         f"INFO|{r.check}_ran_without={','.join(r.unselected_upstream)} (not selected)"
@@ -98,6 +99,7 @@ def render(
     known = [key for key in EVIDENCE_ORDER if key in evidence]
     extra = [key for key in evidence if key not in EVIDENCE_ORDER]
     lines += [f"EVIDENCE|{key}={evidence[key]}" for key in known + extra]
+    lines += [f"WARN|{r.check}|{text}" for r in records for text in r.warnings]
     first = run.first_failure
     if first is not None:
         lines += triage_lines(first.node, compose_command, first.cause_sentence, urls)

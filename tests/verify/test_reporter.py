@@ -142,8 +142,9 @@ def test_each_check_once_root_first_then_what_it_blocked():
         "prometheus",
         "rules",
         "panels",
+        "slo",
     ]
-    assert block[-1] == "SKIP|panels|not run"
+    assert block[-1] == "SKIP|slo|not run"
     assert "RESULT=FAIL" in lines
 
 
@@ -153,7 +154,7 @@ def test_partial_run_says_so_and_not_selected_is_not_a_failure():
     run.settle("exporter", None)
     run.settle("targets", None)
     lines = render(run, COMPOSE)
-    assert "RESULT=PASS (partial: 2 of 9 checks selected)" in lines
+    assert f"RESULT=PASS (partial: 2 of {len(run.records)} checks selected)" in lines
     assert "SKIP|grafana|not selected" in lines
     assert "INFO|targets_ran_without=prometheus (not selected)" in lines
     report = verdict(run, COMPOSE, "external")
@@ -189,3 +190,25 @@ def test_external_mode_prints_verified_urls_and_no_docker():
     ]
     # compose mode keeps the compose commands
     assert any("docker compose" in line for line in render(run, COMPOSE) if "|next: " in line)
+
+
+def test_slo_warning_is_a_warn_line_and_the_verdict_stands():
+    run = green_run()
+    run.records["slo"].warnings.append("error_rate=0.05 ratio breaches <0.01 (mode shadow) -> R-3")
+    lines = render(run, COMPOSE)
+    warn = "WARN|slo|error_rate=0.05 ratio breaches <0.01 (mode shadow) -> R-3"
+    assert warn in lines
+    assert lines.index(warn) < lines.index("RESULT=PASS")
+    assert run.verify_code == "F-OK"
+
+
+def test_slo_gate_failure_routes_to_its_incident_runbook():
+    run = green_run()
+    run.records["slo"].status = "pending"
+    run.settle("slo", CheckFailed("SLO gate: risk_block_rate=0.6 …", cause="risk_block_rate"))
+    lines = render(run, COMPOSE)
+    fail = next(line for line in lines if line.startswith("FAIL|F-FAIL-SLO|"))
+    assert "risk rules block more signals than the SLO allows" in fail
+    assert "SLO gate: risk_block_rate=0.6 …" in fail
+    assert "TRIAGE|R-4|Risk blocks unexpected" in lines
+    assert verdict(run, COMPOSE, "compose-offline")["triage"]["node"] == "R-4"

@@ -18,6 +18,7 @@ from tests.exporter.conftest import Exporter, Launcher
 from verify.contract import REPO_ROOT, load_contract
 
 CHECKS = [c.name for c in load_contract().checks]
+N = len(CHECKS)
 DEAD_STACK_LIMIT_S = 10.0
 
 
@@ -74,14 +75,14 @@ def test_one_selected_green_check_is_a_partial_pass(exporter, tmp_path, selectio
     report_file = tmp_path / "v.json"
     outcome = run_verify(report_file, extra_args=(*only_exporter_alive(exporter), *selection))
     assert outcome.exit_code == 0, outcome.output
-    assert result_line(outcome.output) == "RESULT=PASS (partial: 1 of 9 checks selected)"
+    assert result_line(outcome.output) == f"RESULT=PASS (partial: 1 of {N} checks selected)"
     for name in CHECKS[1:]:
         assert f"SKIP|{name}|not selected" in outcome.output
     assert "FAIL|" not in outcome.output
     report = outcome.report
     assert report["result"] == "PASS"
     assert report["partial"] is True
-    assert report["selection"] == {"selected": ["exporter"], "not_selected": CHECKS[1:], "of": 9}
+    assert report["selection"] == {"selected": ["exporter"], "not_selected": CHECKS[1:], "of": N}
     statuses = {c["check"]: c["status"] for c in report["checks"]}
     assert statuses == {"exporter": "pass"} | {name: "not_selected" for name in CHECKS[1:]}
     assert "forensics" not in report
@@ -90,7 +91,7 @@ def test_one_selected_green_check_is_a_partial_pass(exporter, tmp_path, selectio
 def test_selected_failing_check_fails_the_partial_run_with_exit_1(tmp_path):
     outcome = run_verify(tmp_path / "v.json", extra_args=(*dead_stack_args(), "-m", "exporter"))
     assert outcome.exit_code == 1, outcome.output
-    assert result_line(outcome.output) == "RESULT=FAIL (partial: 1 of 9 checks selected)"
+    assert result_line(outcome.output) == f"RESULT=FAIL (partial: 1 of {N} checks selected)"
     assert outcome.report["result"] == "FAIL"
     assert outcome.report["verify_code"] == "F-FAIL-EXPORTER"
 
@@ -119,7 +120,7 @@ def test_last_failed_reruns_only_the_red_checks(exporter, tmp_path):
         tmp_path / "b.json", extra_args=(*only_exporter_alive(exporter), *cache, "--lf")
     )
     assert rerun.exit_code == 1, rerun.output
-    assert result_line(rerun.output) == "RESULT=FAIL (partial: 8 of 9 checks selected)"
+    assert result_line(rerun.output) == f"RESULT=FAIL (partial: {N - 1} of {N} checks selected)"
     assert rerun.report["selection"]["not_selected"] == ["exporter"]
 
 
@@ -131,7 +132,7 @@ def test_exitfirst_leaves_the_rest_not_run_and_fails(exporter, tmp_path):
     assert outcome.exit_code == 1, outcome.output
     assert "PASS|exporter|" in outcome.output
     assert "SKIP|grafana|not run" in outcome.output
-    assert result_line(outcome.output) == "RESULT=FAIL (partial: 3 of 9 checks selected)"
+    assert result_line(outcome.output) == f"RESULT=FAIL (partial: 3 of {N} checks selected)"
 
 
 def test_selecting_nothing_is_not_a_pass(tmp_path):
@@ -139,7 +140,7 @@ def test_selecting_nothing_is_not_a_pass(tmp_path):
         tmp_path / "v.json", extra_args=(*dead_stack_args(), "-k", "no_such_check")
     )
     assert outcome.exit_code == 1, outcome.output
-    assert result_line(outcome.output) == "RESULT=FAIL (partial: 0 of 9 checks selected)"
+    assert result_line(outcome.output) == f"RESULT=FAIL (partial: 0 of {N} checks selected)"
 
 
 def test_cli_verify_passes_the_selection_through_and_agrees(exporter, tmp_path):
@@ -162,7 +163,7 @@ def test_cli_verify_passes_the_selection_through_and_agrees(exporter, tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "RESULT=PASS (partial: 1 of 9 checks selected)" in result.stdout
+    assert f"RESULT=PASS (partial: 1 of {N} checks selected)" in result.stdout
 
 
 # --- collection and help --------------------------------------------------------------------
