@@ -132,17 +132,24 @@ class CheckRecord:
 
 # Called after a failed attempt: a final state (an exited service) to fail with, or None.
 FinalStateHook = Callable[[CheckRecord], BaseException | None]
+# Told after every failed attempt (done=False) and when the poll ends (done=True).
+ProgressHook = Callable[[CheckRecord, float, bool], None]
 
 
 class CheckContext:
     """What a check module works with: its record, bounded polling and evidence."""
 
     def __init__(
-        self, record: CheckRecord, interval_s: float, final_state: FinalStateHook | None = None
+        self,
+        record: CheckRecord,
+        interval_s: float,
+        final_state: FinalStateHook | None = None,
+        progress: ProgressHook | None = None,
     ):
         self.record = record
         self.interval_s = interval_s
         self.final_state = final_state
+        self.progress = progress
 
     def poll(self, probe: Callable[[], T]) -> T:
         """Call ``probe`` until it returns, within the check's budget; quiet while warming up."""
@@ -163,6 +170,8 @@ class CheckContext:
                     except BaseException as error:
                         last = error
                         self.record.last_error = describe(error)
+                        if self.progress:  # the terminal shows the wait (verify/progress.py)
+                            self.progress(self.record, time.monotonic() - started, False)
                         if self.final_state and _is_transient(error):
                             final = self.final_state(self.record)  # a dead service ends the wait
                             if final is not None:
@@ -174,6 +183,8 @@ class CheckContext:
             raise self._gave_up(last, started) from None
         finally:
             self.record.elapsed_s = round(time.monotonic() - started, 3)
+            if self.progress:
+                self.progress(self.record, self.record.elapsed_s, True)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _gave_up(self, last: BaseException, started: float) -> CheckFailed:
@@ -212,6 +223,7 @@ class VerifyRun:
         }
         self.stack_error: str | None = None
         self.final_state: FinalStateHook | None = None  # compose mode: verify/services.py
+        self.progress: ProgressHook | None = None  # verify/progress.py
         self._early: dict[str, CheckFailed] = {}
 
     def fail_early(self, name: str, error: CheckFailed) -> None:
@@ -230,7 +242,7 @@ class VerifyRun:
                 raise CheckBlocked(root)
         if check.name in self._early:
             raise self._early[check.name]
-        return CheckContext(record, self.contract.retry_interval_s, self.final_state)
+        return CheckContext(record, self.contract.retry_interval_s, self.final_state, self.progress)
 
     def settle(self, name: str, error: BaseException | None) -> CheckRecord:
         record = self.records[name]
