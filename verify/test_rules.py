@@ -57,8 +57,10 @@ def test_alert_rules_loaded_and_healthy(
     check.passed(
         f"group {group_name}: {len(group['rules'])} rules healthy, firing {firing or 'none'}"
     )
+    # remote-write topology: the backend's Prometheus-compatible rules API is its ruler.
+    api = "ruler" if settings.topology == "remote-write" else "rules-api"
     check.evidence(
         "rules",
-        f"group={group_name} rules={len(group['rules'])} health=ok "
+        f"path={api} group={group_name} rules={len(group['rules'])} health=ok "
         f"firing={','.join(firing) or 'none'}",
     )

@@ -1,23 +1,35 @@
 """F-FAIL-TARGETS → G-3: Prometheus has the job="shadow_mvs" target at the contract address
 and it is UP. Right after bring-up the target list is briefly empty (discovery takes ~5 s);
-that warm-up is what the retry count INFO|targets_retry=N reports."""
+that warm-up is what the retry count INFO|targets_retry=N reports.
+
+Where the queried backend does not scrape (``--topology=remote-write``, or ``auto`` and the
+targets API lacks the job), the scrape is proven from the remote-written series instead
+(verify/remote_write.py); the evidence line says which path was used."""
 
 from typing import Any
 
+import httpx
 from prometheus_api_client import PrometheusConnect
 
 from fixtures.stack import Stack
 from verify.contract import Contract
+from verify.remote_write import backend_scrapes, prove_remote_written_scrape
 from verify.run import CheckContext, CheckFailed
+from verify.settings import Settings
 
 CHECK = "targets"
 
 
 def test_shadow_mvs_target_up(
-    check: CheckContext, stack: Stack, prometheus: PrometheusConnect, contract: Contract
+    check: CheckContext,
+    stack: Stack,
+    prometheus: PrometheusConnect,
+    http_client: httpx.Client,
+    settings: Settings,
+    contract: Contract,
 ) -> None:
     job = contract.prometheus["job"]
-    address = contract.prometheus["target"]
+    address = settings.scrape_target
 
     def probe() -> dict[str, Any]:
         active = prometheus.get_targets(state="active")["activeTargets"]
@@ -46,6 +58,26 @@ def test_shadow_mvs_target_up(
             )
         return target
 
+    topology = settings.topology
+    if topology == "auto":
+        topology = check.poll(
+            lambda: (
+                "scrape"
+                if backend_scrapes(http_client, settings.prometheus_url, job)
+                else "remote-write"
+            )
+        )
+    if topology == "remote-write":
+        proof = check.poll(
+            lambda: prove_remote_written_scrape(
+                prometheus, job, address, contract.prometheus["scrape_interval_s"]
+            )
+        )
+        check.passed(
+            f'job="{job}" {address} up=1 via remote-write, newest sample {proof.age_s:.1f} s old'
+        )
+        check.evidence("targets", proof.evidence(job))
+        return
     target = check.poll(probe)
     check.passed(f'job="{job}" {target["scrapeUrl"]} UP')
-    check.evidence("targets", f"job={job} instance={address} health=up")
+    check.evidence("targets", f"path=targets-api job={job} instance={address} health=up")

@@ -1,0 +1,179 @@
+"""The prod-shaped stack from real processes, no Docker (fixtures/prod_shaped.py): an agent
+remote-writes to a central Prometheus behind TLS + basic auth, Grafana (stand-in) over
+HTTPS with a service-account token. Verify passes through all of it, and each auth or TLS
+fault is one FAIL line that names it, routed to the right node, with no secret leaked."""
+
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from fixtures.clients import prometheus_client
+from fixtures.faults import VerifyOutcome, run_verify
+from fixtures.prod_shaped import ProdShaped, prod_shaped
+from verify.access import TLS, EndpointAccess
+from verify.remote_write import prove_remote_written_scrape, stale_after_s
+from verify.run import CheckFailed
+
+
+@pytest.fixture(scope="module")
+def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProdShaped]:
+    with prod_shaped(tmp_path_factory.mktemp("prod-shaped")) as stack:
+        yield stack
+
+
+def verify(shaped: ProdShaped, tmp_path: Path, **env: str) -> VerifyOutcome:
+    return run_verify(tmp_path / "verify.json", env={**shaped.verify_env(), **env})
+
+
+def fail_line(outcome: VerifyOutcome, f_code: str) -> str:
+    lines = [line for line in outcome.output.splitlines() if line.startswith(f"FAIL|{f_code}|")]
+    assert lines, outcome.output
+    return lines[0]
+
+
+def assert_no_secret(shaped: ProdShaped, outcome: VerifyOutcome, tmp_path: Path) -> None:
+    for secret in (shaped.token, shaped.reader_password):
+        assert secret not in outcome.output
+        for path in tmp_path.rglob("*"):
+            if path.is_file():
+                assert secret not in path.read_text(errors="replace"), path
+
+
+def test_verify_passes_through_tls_tokens_and_remote_write(shaped: ProdShaped, tmp_path: Path):
+    outcome = verify(shaped, tmp_path)
+    assert outcome.exit_code == 0, outcome.output
+    assert "RESULT=PASS" in outcome.output
+    assert "EVIDENCE|targets=path=remote-write job=shadow_mvs" in outcome.output
+    assert "EVIDENCE|rules=path=ruler" in outcome.output
+    access = outcome.report["stack"]["access"]
+    assert access["grafana"]["auth"] == "token"
+    assert access["prometheus"]["auth"] == "basic"
+    assert access["prometheus"]["tls"]["ca_file"] == str(shaped.pki.ca)
+    assert_no_secret(shaped, outcome, tmp_path)
+
+
+def test_wrong_grafana_token_is_named(shaped: ProdShaped, tmp_path: Path):
+    outcome = verify(shaped, tmp_path, GRAFANA_TOKEN="glsa_wrong-token-000")
+    line = fail_line(outcome, "F-FAIL-DATASOURCE")
+    assert "Grafana rejected the service-account token from GRAFANA_TOKEN" in line
+    assert "api-key.invalid" in line
+    assert outcome.node == "G-5"
+    assert "glsa_wrong-token-000" not in outcome.output
+
+
+def test_wrong_prometheus_password_is_named(shaped: ProdShaped, tmp_path: Path):
+    outcome = verify(shaped, tmp_path, PROMETHEUS_AUTH="reader:wrong-password-1")
+    line = fail_line(outcome, "F-FAIL-PROMETHEUS")
+    assert "Prometheus auth failed" in line
+    assert "HTTP 401 to basic auth as user 'reader' (from PROMETHEUS_AUTH)" in line
+    assert "wrong user or password" in line
+    assert outcome.node == "G-2"
+    assert_no_secret(shaped, outcome, tmp_path)
+    assert "wrong-password-1" not in outcome.output
+
+
+def test_prometheus_without_credentials_says_which_variables(shaped: ProdShaped, tmp_path):
+    outcome = verify(shaped, tmp_path, PROMETHEUS_AUTH="")
+    assert "no credentials: set PROMETHEUS_AUTH=user:pass or PROMETHEUS_TOKEN" in fail_line(
+        outcome, "F-FAIL-PROMETHEUS"
+    )
+
+
+def test_ca_mismatch_is_unknown_authority(shaped: ProdShaped, tmp_path: Path):
+    outcome = verify(shaped, tmp_path, SHADOW_MVS_PROMETHEUS_CA_FILE=str(shaped.pki.other_ca))
+    line = fail_line(outcome, "F-FAIL-PROMETHEUS")
+    assert "Prometheus TLS:" in line
+    assert "certificate signed by unknown authority" in line
+    assert "gave up" not in line  # not retried: warm-up cannot fix a certificate
+    assert outcome.node == "G-2"
+    grafana = verify(shaped, tmp_path, SHADOW_MVS_GRAFANA_CA_FILE=str(shaped.pki.other_ca))
+    assert "Grafana TLS:" in fail_line(grafana, "F-FAIL-GRAFANA")
+    assert grafana.node == "G-4"
+
+
+def test_insecure_switch_warns_and_is_recorded(shaped: ProdShaped, tmp_path: Path):
+    outcome = verify(
+        shaped,
+        tmp_path,
+        SHADOW_MVS_PROMETHEUS_CA_FILE=str(shaped.pki.other_ca),
+        SHADOW_MVS_PROMETHEUS_INSECURE="true",
+    )
+    assert "WARN|prometheus_tls=insecure|" in outcome.output
+    assert "PASS|prometheus|" in outcome.output
+    assert outcome.report["stack"]["access"]["prometheus"]["tls"]["insecure"] is True
+    assert outcome.report["stack"]["warnings"]
+
+
+@contextmanager
+def central_serves(shaped: ProdShaped, cert: Path, key: Path) -> Iterator[None]:
+    """Prometheus reads its web config's certificate per handshake: swap it in place."""
+    saved = shaped.root / "saved"
+    saved.mkdir(exist_ok=True)
+    shutil.copy(shaped.pki.server.cert, saved / "cert.pem")
+    shutil.copy(shaped.pki.server.key, saved / "key.pem")
+    shutil.copy(cert, shaped.pki.server.cert)
+    shutil.copy(key, shaped.pki.server.key)
+    try:
+        yield
+    finally:
+        shutil.copy(saved / "cert.pem", shaped.pki.server.cert)
+        shutil.copy(saved / "key.pem", shaped.pki.server.key)
+
+
+def test_expired_certificate_is_named(shaped: ProdShaped, tmp_path: Path):
+    with central_serves(shaped, shaped.pki.expired.cert, shaped.pki.expired.key):
+        outcome = verify(shaped, tmp_path)
+    line = fail_line(outcome, "F-FAIL-PROMETHEUS")
+    assert "Prometheus TLS:" in line
+    assert "certificate expired" in line
+
+
+def test_wrong_host_name_is_named(shaped: ProdShaped, tmp_path: Path):
+    with central_serves(shaped, shaped.pki.wrong_host.cert, shaped.pki.wrong_host.key):
+        outcome = verify(shaped, tmp_path)
+    line = fail_line(outcome, "F-FAIL-PROMETHEUS")
+    assert "wrong host name" in line
+    assert "127.0.0.1" in line
+
+
+def test_remote_write_from_another_instance_is_named(shaped: ProdShaped, tmp_path: Path):
+    outcome = verify(shaped, tmp_path, SHADOW_MVS_SCRAPE_TARGET="host.docker.internal:9109")
+    line = fail_line(outcome, "F-FAIL-TARGETS")
+    assert "arrives by remote-write for instances" in line
+    assert "expected host.docker.internal:9109" in line
+    assert outcome.node == "G-3"
+
+
+def test_a_stopped_agent_is_named_not_data_empty(shaped: ProdShaped):
+    """Last in the module: it stops the agent. Queries are evaluated at a later instant
+    (the backend's own evaluation time), so no test waits for the data to age."""
+    access = EndpointAccess(
+        "prometheus",
+        shaped.central.url,
+        basic=("reader", shaped.reader_password),
+        tls=TLS(ca_file=str(shaped.pki.ca)),
+    )
+    client = prometheus_client(access, 5.0)
+    fresh = prove_remote_written_scrape(client, "shadow_mvs", shaped.exporter_address, 5)
+    assert fresh.age_s < stale_after_s(5)
+    shaped.stop_agent()
+    stopped_at = time.time()
+    for later, words in ((60, "s old (fresh means under 30 s)"), (900, "s old: the agent")):
+        with pytest.raises(CheckFailed) as failed:
+            prove_remote_written_scrape(
+                client, "shadow_mvs", shaped.exporter_address, 5, now=stopped_at + later
+            )
+        assert failed.value.message.startswith(
+            'the agent stopped remote-writing job "shadow_mvs" — newest up{'
+        )
+        assert words in failed.value.message
+        assert failed.value.cause == "remote_write_stale"
+        assert "empty" not in failed.value.message
+    with pytest.raises(CheckFailed) as never:
+        prove_remote_written_scrape(client, "renamed_job", shaped.exporter_address, 5)
+    assert never.value.cause == "remote_write_missing"
+    assert 'nothing remote-writes job "renamed_job"' in never.value.message
