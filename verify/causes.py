@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -75,6 +75,22 @@ def sentence(cause_id: str | None, facts: Mapping[str, object] | None = None) ->
         return None
     cause = load_causes().get(cause_id)
     return cause.render(facts) if cause else None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem found in a file the stack mounts (verify/preflight.py). ``check`` is the
+    check it will break: if that check fails, the finding is its cause; a finding that
+    breaks nothing (``check`` None, or its check passed) prints once as a WARN line."""
+
+    check: str | None
+    detail: str
+    cause: str | None = None
+    facts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return sentence(self.cause, self.facts) or self.detail
 
 
 def causes_routed_to(node_id: str) -> list[Cause]:

@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
     )
-    explain = sub.add_parser("explain", help="print a triage node (G-1…G-8)")
+    explain = sub.add_parser(
+        "explain", help="print a triage node (G-1…G-9) or incident runbook (R-1…R-5)"
+    )
     explain.add_argument("node", help="node id, e.g. G-3")
     return parser
 

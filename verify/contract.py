@@ -133,6 +133,13 @@ class Contract:
         return str(self.raw["slo"]["window"])
 
     @property
+    def slo_min_events(self) -> int:
+        return int(self.raw["slo"]["min_events"])
+
+    def slo_volume_query(self, mode: str) -> str:
+        return Template(self.raw["slo"]["volume"]).substitute(mode=mode, window=self.slo_window)
+
+    @property
     def slo_objectives(self) -> tuple[Objective, ...]:
         return tuple(
             Objective(**{**o, "threshold": {m: float(v) for m, v in o["threshold"].items()}})

@@ -236,18 +236,65 @@ def render_triage(src: Sources) -> str:
         "`shadow-mvs explain` and reports/verify.json print the commands already expanded. "
         "Every command reads state or resets the stack; none of them loops or watches."
     ]
-    for node in src.nodes.values():
-        commands = "\n".join(node.next_commands)
-        parts.append(
-            f"### {node.id} — {node.title}\n\n"
-            f"- **Symptom:** {node.symptom}\n"
-            f"- **Likely cause:** {node.likely_cause}\n"
-            f"- **Reached from:** {codes(node.routes)}\n"
-            f"- **Causes:** {causes_text(node.id)}\n"
-            f"- **Next commands:**\n\n"
-            f"```bash\n{commands}\n```"
-        )
+    parts += [render_node(node) for node in src.nodes.values() if node.id.startswith("G-")]
     return "\n\n".join(parts)
+
+
+def render_node(node: Node) -> str:
+    commands = "\n".join(node.next_commands)
+    return (
+        f"### {node.id} — {node.title}\n\n"
+        f"- **Symptom:** {node.symptom}\n"
+        f"- **Likely cause:** {node.likely_cause}\n"
+        f"- **Reached from:** {codes(node.routes)}\n"
+        f"- **Causes:** {causes_text(node.id)}\n"
+        f"- **Next commands:**\n\n"
+        f"```bash\n{commands}\n```"
+    )
+
+
+def render_incidents(src: Sources) -> str:
+    """Phase 9's incident runbooks, each with the SLOs and alert rules that name it."""
+    parts = []
+    for node in (n for n in src.nodes.values() if n.id.startswith("R-")):
+        named = [o for o in src.contract.slo_objectives if o.r_node == node.id]
+        text = render_node(node)
+        if named:
+            line = (
+                f"- **Named by:** SLO {codes(o.name for o in named)}; "
+                f"alert {codes(sorted({o.alert for o in named}))}\n"
+            )
+            text = text.replace("- **Next commands:**", line + "- **Next commands:**", 1)
+        parts.append(text)
+    return "\n\n".join(parts)
+
+
+def render_slo(src: Sources) -> str:
+    contract = src.contract
+    modes = contract.stack["modes"]
+    rows = [
+        [
+            o.name,
+            code(o.query),
+            *(f"{o.bound(m)} {o.unit}" for m in modes),
+            o.r_node,
+            code(o.alert),
+            o.why,
+        ]
+        for o in contract.slo_objectives
+    ]
+    header = ["SLO", "PromQL", *(f"healthy in {m}" for m in modes), "breach names", "alert", "why"]
+    return (
+        f"Window: `$window` = {code(contract.slo_window)}; `$mode` = the run's mode.\n\n"
+        + table(header, rows)
+        + "\n\nA breach is a `WARN|slo|…` line and the check passes; with `--slo-gate` "
+        + f"(env {code(_slo_gate_env())}) it fails {code(contract.check('slo').f_code)} "
+        + "and the triage prints the incident runbook the SLO names."
+    )
+
+
+def _slo_gate_env() -> str:
+    return next(opt.env for opt in OPTIONS if opt.flag == "--slo-gate")
 
 
 def render_options(src: Sources) -> str:
@@ -282,7 +329,9 @@ RENDERERS: dict[str, Renderer] = {
     "cardinality": render_cardinality,
     "golden-queries": render_golden_queries,
     "checks": render_checks,
+    "slo": render_slo,
     "triage": render_triage,
+    "incidents": render_incidents,
     "options": render_options,
 }
 REQUIRED_BLOCKS = {
@@ -298,8 +347,9 @@ REQUIRED_BLOCKS = {
         "cardinality",
         "golden-queries",
         "checks",
+        "slo",
     ),
-    "RUNBOOK.md": ("triage", "options"),
+    "RUNBOOK.md": ("triage", "incidents", "options"),
 }
 
 

@@ -49,6 +49,7 @@ def triage_lines(node: Node, compose_command: str, cause: str | None = None) -> 
 def render(run: VerifyRun, compose_command: str) -> list[str]:
     records = list(run.records.values())
     lines = [check_line(r) for r in records]
+    lines += [f"WARN|{warning}" for warning in run.warnings()]  # preflight, broke nothing
     lines += [f"INFO|{r.check}_retry={max(r.attempts - 1, 0)}" for r in records if r.attempts]
     evidence: dict[str, str] = {}
     for record in records:
@@ -56,6 +57,7 @@ def render(run: VerifyRun, compose_command: str) -> list[str]:
     known = [key for key in EVIDENCE_ORDER if key in evidence]
     extra = [key for key in evidence if key not in EVIDENCE_ORDER]
     lines += [f"EVIDENCE|{key}={evidence[key]}" for key in known + extra]
+    lines += [f"WARN|{r.check}|{text}" for r in records for text in r.warnings]
     first = run.first_failure
     if first is not None:
         lines += triage_lines(first.node, compose_command, first.cause_sentence)

@@ -9,7 +9,7 @@ on timeout, fails with the *last underlying error*, never a bare "timed out".
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -18,6 +18,7 @@ import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from .causes import Finding
 from .causes import sentence as cause_sentence
 from .contract import Check, Contract, load_contract
 from .triage import Node, route
@@ -117,6 +118,7 @@ class CheckRecord:
     blocked_by: str | None = None
     evidence: dict[str, str] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -207,6 +209,10 @@ class CheckContext:
     def info(self, key: str, value: str) -> None:
         self.record.info[key] = value
 
+    def warn(self, text: str) -> None:
+        """A finding that does not fail the check: one WARN line (e.g. an SLO breach)."""
+        self.record.warnings.append(text)
+
     def version(self, component: str, value: str) -> None:
         self.record.versions[component] = value
 
@@ -225,6 +231,39 @@ class VerifyRun:
         self.final_state: FinalStateHook | None = None  # compose mode: verify/services.py
         self.progress: ProgressHook | None = None  # verify/progress.py
         self._early: dict[str, CheckFailed] = {}
+        self.findings: dict[str | None, list[Finding]] = {}  # compose mode: verify/preflight.py
+
+    def attach(self, findings: Iterable[Finding]) -> None:
+        """Preflight findings, by the check each will break."""
+        for finding in findings:
+            self.findings.setdefault(finding.check, []).append(finding)
+
+    def _finding_failure(self, record: CheckRecord, last: str) -> CheckFailed | None:
+        """A failed check with a finding: the finding is the cause, and it cannot heal."""
+        found = self.findings.get(record.check)
+        if not found:
+            return None
+        first = found[0]
+        detail = f"{first.detail}; {last}" if last else first.detail
+        return CheckFailed(detail, cause=first.cause, facts=first.facts, retryable=False)
+
+    def _final_state(self, record: CheckRecord) -> BaseException | None:
+        final = self.final_state(record) if self.final_state else None
+        own = (
+            final.message
+            if isinstance(final, CheckFailed) and not isinstance(final, CheckBlocked)
+            else record.last_error
+        )
+        return self._finding_failure(record, own or "") or final
+
+    def warnings(self) -> list[str]:
+        """Findings that are no failing check's cause: printed once as WARN lines."""
+        lines = []
+        for check, found in self.findings.items():
+            record = self.records.get(check) if check else None
+            used = record is not None and record.status == "fail"
+            lines += [f"{check or 'preflight'}: {f.text}" for f in (found[1:] if used else found)]
+        return lines
 
     def fail_early(self, name: str, error: CheckFailed) -> None:
         """A failure known before its check runs (its service died): the check reports it."""
@@ -242,7 +281,8 @@ class VerifyRun:
                 raise CheckBlocked(root)
         if check.name in self._early:
             raise self._early[check.name]
-        return CheckContext(record, self.contract.retry_interval_s, self.final_state, self.progress)
+        hook = self._final_state if self.final_state or self.findings else None
+        return CheckContext(record, self.contract.retry_interval_s, hook, self.progress)
 
     def settle(self, name: str, error: BaseException | None) -> CheckRecord:
         record = self.records[name]
@@ -253,6 +293,9 @@ class VerifyRun:
             record.status = "blocked"
         else:
             record.status = "fail"
+            found = self.findings.get(name)
+            if isinstance(error, CheckFailed) and found and error.cause != found[0].cause:
+                error = self._finding_failure(record, error.message) or error
             if isinstance(error, CheckFailed):
                 record.cause, record.cause_sentence = error.cause, error.sentence
         record.message = describe(error)

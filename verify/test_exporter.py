@@ -1,5 +1,7 @@
 """F-FAIL-EXPORTER → G-1: :9109/metrics answers and carries every contract family with its
-labels and allowed values, shadow_mvs_up is 1, no forbidden label, series within budget."""
+labels and allowed values, shadow_mvs_up is 1, no forbidden label, series within budget.
+Then the ledger reconciles with the counters (per stage, fills included, and the summed
+fill fees); a mismatch routes to the incident runbook R-5."""
 
 from typing import Any
 
@@ -46,12 +48,15 @@ def test_exporter_serves_contract_families(
         response = http_client.get(snapshot_url)
         response.raise_for_status()
         snapshot: dict[str, Any] = response.json()
-        if snapshot["counters"] != snapshot["ledger_counts"]:
-            diff = {
-                stage: (n, snapshot["ledger_counts"].get(stage))
-                for stage, n in snapshot["counters"].items()
-                if snapshot["ledger_counts"].get(stage) != n
-            }
+        diff = {
+            stage: (n, snapshot["ledger_counts"].get(stage))
+            for stage, n in snapshot["counters"].items()
+            if snapshot["ledger_counts"].get(stage) != n
+        }
+        # Exporters before the fee reconciliation have no fee fields: nothing to compare.
+        if snapshot.get("fees") != snapshot.get("ledger_fees"):
+            diff["fees"] = (snapshot["fees"], snapshot["ledger_fees"])
+        if diff:
             raise CheckFailed(
                 f"ledger and counters disagree (counter, ledger): {diff}",
                 cause="ledger_mismatch",
@@ -66,4 +71,8 @@ def test_exporter_serves_contract_families(
         f"ledger {snapshot['ledger_lines']} lines = counters"
     )
     check.evidence("exporter", f"{url} families={len(report.families)} series={report.series}")
-    check.evidence("ledger", f"lines={snapshot['ledger_lines']} per_stage_counts_match=true")
+    check.evidence(
+        "ledger",
+        f"lines={snapshot['ledger_lines']} per_stage_counts_match=true "
+        f"fees={snapshot.get('fees', 'n/a')} fees_match=true",
+    )

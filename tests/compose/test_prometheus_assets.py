@@ -16,7 +16,13 @@ PROMETHEUS_DIR = Path("compose/prometheus")
 RULES = PROMETHEUS_DIR / "rules" / "shadow_mvs_alerts.yml"
 RULE_TESTS = PROMETHEUS_DIR / "tests" / "shadow_mvs_alerts_test.yml"
 MINI_STACK_CONFIG = Path("compose/mini-stack/prometheus.yml")
-PHASE7_ALERTS = {"PeakTradeNoPipelineEvents", "PeakTradeErrorRateHigh", "PeakTradeRiskBlockSpike"}
+PHASE7_ALERTS = {
+    "PeakTradeNoPipelineEvents",
+    "PeakTradeErrorRateHigh",
+    "PeakTradeRiskBlockSpike",
+    "PeakTradeAckLatencyHigh",
+    "PeakTradeFeedGapsSustained",
+}
 
 
 def promtool_run(promtool: Path, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -90,7 +96,7 @@ def test_rules_define_the_phase7_alerts(repo_root: Path):
     assert {rule["alert"] for rule in rules} == PHASE7_ALERTS
     for rule in rules:
         assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
-        assert {"summary", "runbook"} <= set(rule["annotations"]), rule["alert"]
+        assert {"summary", "runbook", "r_node"} <= set(rule["annotations"]), rule["alert"]
     error_rules = [r for r in rules if r["alert"] == "PeakTradeErrorRateHigh"]
     assert all("clamp_min(" in r["expr"] and "1e-9" in r["expr"] for r in error_rules)
 

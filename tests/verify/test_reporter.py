@@ -111,3 +111,25 @@ def test_scrub_removes_secrets_everywhere():
 def test_scrub_keeps_report_when_nothing_to_hide(secrets):
     report = {"tests": [1, 2], "result": "PASS"}
     assert scrub(report, secrets) == report
+
+
+def test_slo_warning_is_a_warn_line_and_the_verdict_stands():
+    run = green_run()
+    run.records["slo"].warnings.append("error_rate=0.05 ratio breaches <0.01 (mode shadow) -> R-3")
+    lines = render(run, COMPOSE)
+    warn = "WARN|slo|error_rate=0.05 ratio breaches <0.01 (mode shadow) -> R-3"
+    assert warn in lines
+    assert lines.index(warn) < lines.index("RESULT=PASS")
+    assert run.verify_code == "F-OK"
+
+
+def test_slo_gate_failure_routes_to_its_incident_runbook():
+    run = green_run()
+    run.records["slo"].status = "pending"
+    run.settle("slo", CheckFailed("SLO gate: risk_block_rate=0.6 …", cause="risk_block_rate"))
+    lines = render(run, COMPOSE)
+    fail = next(line for line in lines if line.startswith("FAIL|F-FAIL-SLO|"))
+    assert "risk rules block more signals than the SLO allows" in fail
+    assert "SLO gate: risk_block_rate=0.6 …" in fail
+    assert "TRIAGE|R-4|Risk blocks unexpected" in lines
+    assert verdict(run, COMPOSE, "compose-offline")["triage"]["node"] == "R-4"

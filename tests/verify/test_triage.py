@@ -9,12 +9,14 @@ from verify.triage import load_triage, route
 
 def test_every_f_code_routes_to_a_node():
     for check in load_contract().checks:
-        assert route(check.f_code).id.startswith("G-")
+        assert route(check.f_code).id[:2] in {"G-", "R-"}
 
 
-def test_nodes_g1_to_g8_exist_with_commands():
+def test_nodes_g1_to_g8_and_r1_to_r5_exist_with_commands():
     nodes = load_triage()
-    assert [f"G-{i}" for i in range(1, 9)] == sorted(nodes, key=lambda n: int(n[2:]))[:8]
+    g_nodes = sorted((n for n in nodes if n.startswith("G-")), key=lambda n: int(n[2:]))
+    assert [f"G-{i}" for i in range(1, 9)] == g_nodes[:8]
+    assert [f"R-{i}" for i in range(1, 6)] == sorted(n for n in nodes if n.startswith("R-"))
     for node in nodes.values():
         assert node.next_commands, node.id
         assert node.routes or causes_routed_to(node.id), node.id
@@ -47,6 +49,13 @@ def test_routes_are_unique_and_name_known_f_codes():
         ("F-FAIL-EXPORTER", "off_contract", "G-7"),
         ("F-FAIL-EXPORTER", "not_exposition", "G-1"),
         ("F-FAIL-DATASOURCE", "mini_stack_url", "G-8"),
+        ("F-FAIL-SLO", "no_data", "R-1"),
+        ("F-FAIL-SLO", "event_rate", "R-2"),
+        ("F-FAIL-SLO", "feed_gaps", "R-2"),
+        ("F-FAIL-SLO", "error_rate", "R-3"),
+        ("F-FAIL-SLO", "intent_to_ack_p95", "R-3"),
+        ("F-FAIL-SLO", "risk_block_rate", "R-4"),
+        ("F-FAIL-EXPORTER", "ledger_mismatch", "R-5"),
     ],
 )
 def test_routing_table_matches_architecture(f_code, cause, node):
@@ -58,3 +67,17 @@ def test_compose_placeholder_is_expanded():
     commands = node.commands("docker compose -p X")
     assert any("docker compose -p X" in c for c in commands)
     assert not any("$COMPOSE" in c for c in commands)
+
+
+def test_every_slo_routes_to_the_r_node_the_contract_names():
+    for objective in load_contract().slo_objectives:
+        assert route("F-FAIL-SLO", objective.name).id == objective.r_node, objective.name
+
+
+def test_incident_commands_are_snapshot_only():
+    for node in load_triage().values():
+        for command in node.next_commands:
+            assert not any(word in command for word in ("watch ", "while ", "--follow", " -f ")), (
+                node.id,
+                command,
+            )

@@ -1,0 +1,228 @@
+"""Config preflight without Docker: the repo's mounted files pass; config copies that
+Prometheus (promtool) or Grafana (the stand-in's provisioning rules) reject, or that break
+a contract value, become findings on the check they break — the cause of its FAIL line if
+it fails, a WARN line if it passes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fixtures.grafana_preflight import grafana_findings
+from verify.causes import Finding
+from verify.contract import REPO_ROOT, load_contract
+from verify.preflight import Mounts, prometheus_findings, promtool_path
+from verify.reporter import render
+from verify.run import CheckFailed, VerifyRun
+
+needs_promtool = pytest.mark.skipif(promtool_path() is None, reason="bootstrap installs promtool")
+
+
+def mounts(prometheus_dir: Path, grafana_dir: Path) -> Mounts:
+    """The shape `docker compose config --format json` gives for the two services."""
+
+    def bind(source: Path, target: str) -> dict[str, object]:
+        return {"type": "bind", "source": str(source), "target": target, "read_only": True}
+
+    return Mounts(
+        {
+            "prometheus-local": {
+                "command": ["--config.file=/etc/prometheus/prometheus.yml"],
+                "volumes": [bind(prometheus_dir, "/etc/prometheus"), {"type": "volume"}],
+            },
+            "grafana": {
+                "environment": {"GF_SECURITY_ADMIN_USER": "admin"},
+                "volumes": [
+                    bind(
+                        grafana_dir / "provisioning/datasources",
+                        "/etc/grafana/provisioning/datasources",
+                    ),
+                    bind(
+                        grafana_dir / "provisioning/dashboards",
+                        "/etc/grafana/provisioning/dashboards",
+                    ),
+                    bind(grafana_dir / "dashboards", "/etc/grafana/dashboards"),
+                ],
+            },
+        }
+    )
+
+
+@pytest.fixture
+def copies(tmp_path: Path) -> tuple[Path, Path]:
+    prometheus = shutil.copytree(REPO_ROOT / "compose/prometheus", tmp_path / "prometheus")
+    grafana = shutil.copytree(REPO_ROOT / "compose/grafana", tmp_path / "grafana")
+    return prometheus, grafana
+
+
+def edit_prometheus(prometheus: Path, change) -> None:
+    path = prometheus / "prometheus.yml"
+    config = yaml.safe_load(path.read_text())
+    change(config)
+    path.write_text(yaml.safe_dump(config))
+
+
+@needs_promtool
+def test_the_repo_files_pass():
+    repo = mounts(REPO_ROOT / "compose/prometheus", REPO_ROOT / "compose/grafana")
+    assert prometheus_findings(repo) == []
+    assert grafana_findings(repo) == []
+
+
+@needs_promtool
+def test_promtool_rejects_a_bad_config_copy(copies):
+    prometheus, grafana = copies
+    (prometheus / "prometheus.yml").write_text("global:\n  scrape_interval: 5x\n")
+    [finding] = prometheus_findings(mounts(prometheus, grafana))
+    assert finding.check == "prometheus"
+    assert finding.cause == "prometheus_config_rejected"
+    assert "5x" in finding.facts["error"]
+
+
+@needs_promtool
+def test_promtool_rejects_a_bad_rule_file(copies):
+    prometheus, grafana = copies
+    (prometheus / "rules" / "broken.yml").write_text(
+        "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: rate(\n"
+    )
+    findings = prometheus_findings(mounts(prometheus, grafana))
+    assert [f.cause for f in findings] == ["prometheus_config_rejected"] or [
+        f.cause for f in findings
+    ] == ["rules_rejected"]
+    assert findings[0].check == "prometheus"
+
+
+@needs_promtool
+@pytest.mark.parametrize(
+    ("change", "check", "cause", "words"),
+    [
+        (
+            lambda c: c["scrape_configs"][0].update(job_name="old"),
+            "targets",
+            "scrape_job_missing",
+            "old",
+        ),
+        (
+            lambda c: c["scrape_configs"][0].update(scrape_interval="1m"),
+            "targets",
+            "scrape_interval_wrong",
+            "every 1m",
+        ),
+        (
+            lambda c: c.update(rule_files=["rules/absent-*.yml"]),
+            "rules",
+            "rule_files_miss_group",
+            "absent",
+        ),
+        (
+            lambda c: c["scrape_configs"][0]["static_configs"][0].update(targets=["exporter:9109"]),
+            "targets",
+            "scrape_target_wrong",
+            "exporter:9109",
+        ),
+    ],
+)
+def test_contract_values_in_the_prometheus_files(copies, change, check, cause, words):
+    prometheus, grafana = copies
+    edit_prometheus(prometheus, change)
+    [finding] = prometheus_findings(mounts(prometheus, grafana))
+    assert (finding.check, finding.cause) == (check, cause)
+    assert words in finding.text
+
+
+def test_two_defaults_are_fatal_as_in_grafana(copies):
+    prometheus, grafana = copies
+    extra = {
+        "apiVersion": 1,
+        "datasources": [{"name": "other", "type": "prometheus", "isDefault": True}],
+    }
+    (grafana / "provisioning/datasources/zz-other.yaml").write_text(yaml.safe_dump(extra))
+    [finding] = grafana_findings(mounts(prometheus, grafana))
+    assert (finding.check, finding.cause) == ("grafana", "grafana_provisioning_rejected")
+    assert "Only one datasource per organization" in finding.text
+
+
+def test_datasource_not_default_in_the_files(copies):
+    prometheus, grafana = copies
+    ds_file = next((grafana / "provisioning/datasources").glob("*.y*ml"))
+    doc = yaml.safe_load(ds_file.read_text())
+    doc["datasources"][0]["isDefault"] = False
+    ds_file.write_text(yaml.safe_dump(doc))
+    [finding] = grafana_findings(mounts(prometheus, grafana))
+    assert (finding.check, finding.cause) == ("datasource", "datasource_not_default")
+
+
+def test_dashboard_json_that_does_not_parse(copies):
+    prometheus, grafana = copies
+    [dashboard] = (grafana / "dashboards").rglob("*.json")
+    dashboard.write_text(dashboard.read_text()[:-20])
+    findings = grafana_findings(mounts(prometheus, grafana))
+    causes = [(f.check, f.cause) for f in findings]
+    assert causes == [("dashboard", "dashboard_file_rejected"), ("dashboard", "dashboard_missing")]
+    assert dashboard.name in findings[0].text
+
+
+def test_dashboard_with_another_uid(copies):
+    prometheus, grafana = copies
+    [dashboard] = (grafana / "dashboards").rglob("*.json")
+    body = json.loads(dashboard.read_text())
+    body["uid"] = "peaktrade-shadow-other"
+    dashboard.write_text(json.dumps(body))
+    [finding] = grafana_findings(mounts(prometheus, grafana))
+    assert finding.cause == "dashboard_missing"
+    assert "peaktrade-shadow-other" in finding.detail
+
+
+def test_a_finding_is_the_cause_of_its_failing_check():
+    run = VerifyRun()
+    run.attach(
+        [
+            Finding(
+                "prometheus",
+                "promtool check config",
+                cause="prometheus_config_rejected",
+                facts={"file": "prometheus.yml", "error": 'not a valid duration string: "5x"'},
+            )
+        ]
+    )
+    run.settle("prometheus", CheckFailed("GET http://127.0.0.1:9092/-/ready: connection failed"))
+    record = run.records["prometheus"]
+    assert record.cause == "prometheus_config_rejected"
+    assert record.node.id == "G-2"
+    assert record.message.startswith("promtool rejects prometheus.yml: not a valid duration string")
+    assert "connection failed" in record.message
+    lines = render(run, "docker compose")
+    assert lines[1].startswith("FAIL|F-FAIL-PROMETHEUS|promtool rejects prometheus.yml")
+    assert not any(line.startswith("WARN|") for line in lines)
+
+
+def test_a_finding_ends_the_wait_of_its_check():
+    run = VerifyRun()
+    run.attach(
+        [Finding("rules", "rule_files", cause="rule_files_miss_group", facts={"group": "g"})]
+    )
+    ctx = run.context(load_contract().check("rules"))
+
+    def probe():
+        raise CheckFailed("rule group 'shadow_mvs' not loaded (groups: none)")
+
+    with pytest.raises(CheckFailed) as failed:
+        ctx.poll(probe)
+    assert ctx.record.attempts == 1
+    assert failed.value.cause == "rule_files_miss_group"
+
+
+def test_a_finding_that_breaks_nothing_is_one_warn_line():
+    run = VerifyRun()
+    run.attach([Finding("dashboard", "other.json skipped", cause="dashboard_file_rejected")])
+    run.attach([Finding(None, "promtool not found")])
+    for name in run.records:
+        run.settle(name, None)
+    warnings = [line for line in render(run, "docker compose") if line.startswith("WARN|")]
+    assert len(warnings) == 2
+    assert warnings[1] == "WARN|preflight: promtool not found"
+    assert "RESULT=PASS" in render(run, "docker compose")

@@ -1,0 +1,141 @@
+"""The SLO judgement (verify/slo.py), the gate switch and `explain R-n`, without a stack:
+queries are answered from fixed samples, as Prometheus's instant-query API would."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from verify import cli
+from verify.contract import load_contract
+from verify.settings import Settings
+from verify.slo import SloResult, alert_summary, evaluate_alerts, evaluate_slos
+
+CONTRACT = load_contract()
+OBJECTIVES = {o.name: o for o in CONTRACT.slo_objectives}
+
+
+def answering(values: dict[str, float | None]):
+    """A query function: the objective whose PromQL is asked gets its value (None: empty)."""
+    by_promql = {
+        o.promql("shadow", CONTRACT.slo_window): values.get(o.name) for o in OBJECTIVES.values()
+    }
+
+    def query(promql: str) -> list[dict]:
+        value = by_promql[promql]
+        return [] if value is None else [{"metric": {}, "value": [0, str(value)]}]
+
+    return query
+
+
+HEALTHY = {
+    "event_rate": 18.0,
+    "error_rate": 0.002,
+    "intent_to_ack_p95": 0.21,
+    "feed_gaps": 0.0,
+    "risk_block_rate": 0.08,
+}
+
+
+def test_a_healthy_session_meets_every_slo():
+    results = evaluate_slos(answering(HEALTHY), CONTRACT, "shadow")
+    assert [r.objective.name for r in results] == list(OBJECTIVES)
+    assert not any(r.breached for r in results)
+    assert results[1].evidence() == "0.002 threshold=<0.01 ok"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "r_node"),
+    [
+        ("event_rate", 0.0, "R-2"),
+        ("error_rate", 0.05, "R-3"),
+        ("error_rate", 0.01, "R-3"),  # at the threshold is a breach: "< 1 %"
+        ("intent_to_ack_p95", 3.2, "R-3"),
+        ("feed_gaps", 3.0, "R-2"),
+        ("risk_block_rate", 0.6, "R-4"),
+    ],
+)
+def test_each_breach_names_its_incident(name: str, value: float, r_node: str):
+    results = evaluate_slos(answering({**HEALTHY, name: value}), CONTRACT, "shadow")
+    (breach,) = [r for r in results if r.breached]
+    assert breach.objective.name == name
+    assert breach.evidence().endswith(" breach")
+    assert breach.sentence().endswith(f"-> {r_node}")
+
+
+def test_the_live_threshold_is_stricter_for_errors():
+    shadow = SloResult(OBJECTIVES["error_rate"], "shadow", "q", 0.002)
+    live = SloResult(OBJECTIVES["error_rate"], "live", "q", 0.002)
+    assert not shadow.breached
+    assert live.breached
+    assert live.evidence() == "0.002 threshold=<0.001 breach"
+
+
+def test_no_series_and_no_observations_are_not_breaches():
+    empty = SloResult(OBJECTIVES["error_rate"], "shadow", "q", None)
+    nan = SloResult(OBJECTIVES["intent_to_ack_p95"], "shadow", "q", math.nan)
+    assert (empty.breached, empty.value_text) == (False, "no-data")
+    assert (nan.breached, nan.evidence()) == (False, "n/a threshold=<0.5 ok")
+
+
+def test_alert_expressions_are_evaluated_for_the_run_mode():
+    groups = [
+        {
+            "rules": [
+                {"type": "recording", "name": "r", "query": "x"},
+                {
+                    "type": "alerting",
+                    "name": "PeakTradeErrorRateHigh",
+                    "query": "errors",
+                    "state": "pending",
+                    "annotations": {"r_node": "R-3"},
+                },
+                {
+                    "type": "alerting",
+                    "name": "PeakTradeRiskBlockSpike",
+                    "query": "blocks",
+                    "state": "inactive",
+                    "annotations": {"r_node": "R-4"},
+                },
+            ]
+        }
+    ]
+    answers = {
+        "errors": [{"metric": {"mode": "shadow"}, "value": [0, "0.05"]}],
+        "blocks": [{"metric": {"mode": "live"}, "value": [0, "0.5"]}],  # another mode
+    }
+    alerts = evaluate_alerts(groups, lambda q: answers[q], "shadow")
+    assert [(a.name, a.would_fire) for a in alerts] == [
+        ("PeakTradeErrorRateHigh", True),
+        ("PeakTradeRiskBlockSpike", False),
+    ]
+    assert alert_summary(alerts) == (
+        "PeakTradeErrorRateHigh(R-3)",
+        "PeakTradeErrorRateHigh:pending",
+    )
+
+
+def test_slo_gate_is_a_shared_switch(monkeypatch):
+    monkeypatch.delenv("SHADOW_MVS_SLO_GATE", raising=False)
+    assert Settings.from_values({}).slo_gate is False
+    monkeypatch.setenv("SHADOW_MVS_SLO_GATE", "true")
+    assert Settings.from_values({}).slo_gate is True
+    args = cli.build_parser().parse_args(["verify", "--slo-gate"])
+    assert "--slo-gate" in cli.pytest_command(args)
+
+
+def test_explain_prints_an_incident_runbook():
+    result = subprocess.run(
+        [sys.executable, "-m", "verify.cli", "explain", "r-3"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "R-3: Error spike / adapter failing" in result.stdout
+    assert "cause error_rate:" in result.stdout
+    assert "exec -T exporter" in result.stdout  # $COMPOSE expanded
+    assert "$COMPOSE" not in result.stdout

@@ -1,0 +1,115 @@
+"""F-FAIL-SLO → R-n: is the session the stack shows healthy? Every SLO of the contract
+(error rate, intent→ack p95, feed gaps, risk-block rate, events flowing) is evaluated over
+the contract's window against the run mode's threshold and printed as
+``EVIDENCE|slo_<name>=value threshold=… ok|breach``; the PromQL goes to verify.json. So do
+the alert rules whose expression would fire now. A breach is a WARN line and the check
+passes, unless --slo-gate (the pre-live step): then the first breach fails the check and
+triage names its incident runbook R-n."""
+
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_api_client import PrometheusConnect
+
+from fixtures.stack import Stack
+from verify.contract import Contract
+from verify.run import CheckContext, CheckFailed
+from verify.session import verify_run
+from verify.settings import Settings
+from verify.slo import SloResult, alert_summary, evaluate_alerts, evaluate_slos
+
+CHECK = "slo"
+
+
+def test_session_meets_its_slos(
+    check: CheckContext,
+    stack: Stack,
+    prometheus: PrometheusConnect,
+    http_client: httpx.Client,
+    settings: Settings,
+    contract: Contract,
+    mode: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    run = verify_run(request.config)
+    # With a red check already, the SLOs are context: judge what is there, do not wait.
+    wait_for_volume = run is None or run.first_failure is None
+    volume_query = contract.slo_volume_query(mode)
+
+    def judge() -> list[SloResult]:
+        results = evaluate_slos(prometheus.custom_query, contract, mode)
+        if missing := [r.objective.name for r in results if r.value is None]:
+            raise CheckFailed(
+                f"no data for SLO(s) {', '.join(missing)} over {contract.slo_window}",
+                cause="no_data",
+            )
+        return results
+
+    def probe() -> list[SloResult]:
+        results = judge()
+        volume = window_volume()
+        if wait_for_volume and 0 < volume < contract.slo_min_events:
+            raise CheckFailed(
+                f"the {contract.slo_window} window holds {volume:.0f} pipeline events, "
+                f"fewer than min_events={contract.slo_min_events}",
+                cause="warming",
+            )
+        return results
+
+    def window_volume() -> float:
+        samples = prometheus.custom_query(volume_query)
+        return float(samples[0]["value"][1]) if samples else 0.0
+
+    def rules() -> list[dict[str, Any]]:
+        response = http_client.get(f"{settings.prometheus_url}/api/v1/rules")
+        response.raise_for_status()
+        groups: list[dict[str, Any]] = response.json()["data"]["groups"]
+        return groups
+
+    try:
+        results = check.poll(probe)
+    except CheckFailed as failed:
+        if failed.cause == "warming":
+            # A sparse session: judge what there is, and say the ratios are noisy.
+            check.warn(f"{failed.message}; judged anyway, ratios are noisy")
+            results = judge()
+        elif failed.cause == "no_data" and not settings.slo_gate:
+            check.warn(f"{failed.message}; the SLOs were not judged")
+            check.passed("no SLO data (WARN)")
+            return
+        else:
+            raise
+    gate = "on" if settings.slo_gate else "off"
+    check.evidence(
+        "slo_window",
+        f"{contract.slo_window} events={window_volume():.0f} mode={mode} gate={gate}",
+    )
+    check.info("slo_volume_promql", volume_query)
+    for result in results:
+        check.evidence(f"slo_{result.objective.name}", result.evidence())
+        check.info(f"slo_{result.objective.name}_promql", result.promql)
+    alerts = evaluate_alerts(check.poll(rules), prometheus.custom_query, mode)
+    would_fire, active = alert_summary(alerts)
+    check.evidence("alerts_would_fire", would_fire)
+    check.evidence("alerts_active", active)
+
+    breaches = [r for r in results if r.breached]
+    if breaches and settings.slo_gate:
+        first, *rest = breaches
+        also = f"; also {', '.join(r.sentence() for r in rest)}" if rest else ""
+        raise CheckFailed(
+            f"SLO gate: {first.sentence()}{also}; alerts would fire: {would_fire}",
+            cause=first.objective.name,
+            retryable=False,
+        )
+    for breach in breaches:
+        check.warn(
+            f"{breach.sentence()} (shadow-mvs explain {breach.objective.r_node}; "
+            "--slo-gate fails the run)"
+        )
+    met = len(results) - len(breaches)
+    check.passed(
+        f"{met}/{len(results)} SLOs met over {contract.slo_window} (mode {mode}, gate {gate})"
+        + (f", {len(breaches)} breach(es) WARN" if breaches else "")
+    )
