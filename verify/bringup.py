@@ -33,7 +33,7 @@ class StackStartError(Exception):
         self.cause = cause
 
 
-def _port_in_use(url: str) -> bool:
+def port_in_use(url: str) -> bool:
     parts = urlsplit(url)
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -67,7 +67,7 @@ def preflight(settings: Settings) -> None:
         "grafana": settings.grafana_url,
     }
     for check, url in owners.items():
-        if _port_in_use(url):
+        if port_in_use(url):
             raise StackStartError(
                 check,
                 f"port {urlsplit(url).port} is already in use by a process outside compose "

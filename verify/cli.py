@@ -15,11 +15,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import suite_version
-from .bringup import StackStartError, preflight
+from . import prod_shaped, suite_version
+from .bringup import StackStartError, port_in_use, preflight
 from .causes import causes_routed_to
-from .compose import DOWN_ARGS, EnvironmentProblem, require_docker
+from .compose import DOWN_ARGS, UP_ARGS, EnvironmentProblem, offline_image_present, require_docker
 from .contract import PACKAGE_DIR, REPO_ROOT
+from .many import verify_many
 from .settings import OPTIONS, Settings, SettingsError, register_options
 from .triage import load_triage
 
@@ -32,11 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"shadow-mvs {suite_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the compose stack and leave it running")
-    register_options(up.add_argument, STACK_FLAGS)
+    register_options(up.add_argument, (*STACK_FLAGS, "--env"))
     down = sub.add_parser("down", help="stop the stack and drop its volumes")
-    register_options(down.add_argument, STACK_FLAGS)
+    register_options(down.add_argument, (*STACK_FLAGS, "--env"))
     verify = sub.add_parser("verify", help="run `pytest verify/` with these options")
-    register_options(verify.add_argument)
+    register_options(verify.add_argument, [o.flag for o in OPTIONS if o.flag != "--env"])
+    verify.add_argument(
+        "--env",
+        action="append",
+        default=None,
+        help="named environment (environments.toml); repeat to verify several concurrently "
+        "(env SHADOW_MVS_ENV)",
+    )
     verify.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
     )
@@ -48,11 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_values(vars(args))
+    values = vars(args)
+    if isinstance(values.get("env"), list):  # verify --env a --env b: one at a time here
+        values = {**values, "env": values["env"][0]}
+    return Settings.from_values(values)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if settings.bring_up:
+        return environment_up(settings)
     preflight(settings)
     compose = settings.compose
     print(
@@ -73,11 +86,15 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     require_docker()
-    compose = _settings(args).compose
+    settings = _settings(args)
+    compose = settings.compose
     result = compose.run(DOWN_ARGS, check=False)
     if result.returncode != 0:
         print(result.stderr.strip(), file=sys.stderr)
         return EXIT_USAGE
+    if settings.bring_up:
+        prod_shaped.remove()
+        print(f"shadow-mvs: removed {prod_shaped.PKI_DIR.relative_to(REPO_ROOT)}", file=sys.stderr)
     print(f"shadow-mvs: project {compose.name} is down", file=sys.stderr)
     return EXIT_PASS
 
@@ -105,6 +122,8 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(PACKAGE_DIR)]
     for opt in OPTIONS:
         value = getattr(args, opt.dest, None)
+        if isinstance(value, list):  # --env, one environment per pytest run
+            value = value[0]
         if value is None or value is False:
             continue
         command += [opt.flag] if opt.is_switch else [f"{opt.flag}={value}"]
@@ -112,7 +131,49 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
     return command + extra
 
 
+def environment_up(settings: Settings) -> int:
+    """``up --env prod-shaped``: generate the PKI and secrets, then start its compose files."""
+    if not settings.offline:
+        print(
+            f"shadow-mvs: --env {settings.env_name} runs from the offline image: add --offline",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    require_docker()
+    if not offline_image_present():
+        raise StackStartError(
+            "prometheus", "offline image missing: run bash compose/images/build-offline-images.sh"
+        )
+    compose = settings.compose
+    if not compose.run("ps -q", check=False).stdout.strip():
+        for port in (9109, 9092, 3000, 9095):
+            if port_in_use(f"http://127.0.0.1:{port}"):
+                print(
+                    f"shadow-mvs: port {port} is in use outside compose project "
+                    f"{compose.name}; free it first",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+    prod_shaped.prepare()
+    up = f"{UP_ARGS}"
+    print(f"shadow-mvs: {compose.base_command(relative=True)} {up}", file=sys.stderr)
+    started = time.monotonic()
+    result = compose.run(up, check=False)
+    if result.returncode != 0:
+        print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"shadow-mvs: {settings.env_name} up in {time.monotonic() - started:.1f} s "
+        f"(certificates and secrets in {prod_shaped.PKI_DIR.relative_to(REPO_ROOT)}); "
+        f"next: shadow-mvs verify --env {settings.env_name}",
+        file=sys.stderr,
+    )
+    return EXIT_PASS
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.env and len(args.env) > 1:
+        return verify_many(args, pytest_command, suite_root() or Path.cwd())
     _settings(args)  # reject bad values before pytest starts
     code = subprocess.run(pytest_command(args), cwd=suite_root(), check=False).returncode
     return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)

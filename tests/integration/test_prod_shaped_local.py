@@ -3,7 +3,11 @@ remote-writes to a central Prometheus behind TLS + basic auth, Grafana (stand-in
 HTTPS with a service-account token. Verify passes through all of it, and each auth or TLS
 fault is one FAIL line that names it, routed to the right node, with no secret leaked."""
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +19,7 @@ from fixtures.clients import prometheus_client
 from fixtures.faults import VerifyOutcome, run_verify
 from fixtures.prod_shaped import ProdShaped, prod_shaped
 from verify.access import TLS, EndpointAccess
+from verify.contract import REPO_ROOT
 from verify.remote_write import prove_remote_written_scrape, stale_after_s
 from verify.run import CheckFailed
 
@@ -146,6 +151,44 @@ def test_remote_write_from_another_instance_is_named(shaped: ProdShaped, tmp_pat
     assert "arrives by remote-write for instances" in line
     assert "expected host.docker.internal:9109" in line
     assert outcome.node == "G-3"
+
+
+def test_many_environments_at_once_one_report_each_and_a_combined_verdict(
+    shaped: ProdShaped, tmp_path: Path
+):
+    """shadow-mvs verify --env a --env b --env c: concurrent sessions, a verify.json and a
+    JUnit file per environment, summary.json, exit 1 because one environment fails."""
+    names = ["site-a", "site-b", "site-c"]
+    environments = tmp_path / "environments.toml"
+    environments.write_text(shaped.environments_toml(names))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SHADOW_MVS_") and k not in ("GRAFANA_AUTH", "PROMETHEUS_AUTH")
+    }
+    env |= shaped.secret_env(names)
+    env["ENV_SITE_C_GRAFANA_TOKEN"] = "glsa_wrong-for-site-c"
+    env["SHADOW_MVS_ENVIRONMENTS_FILE"] = str(environments)
+    env["SHADOW_MVS_REPORTS_DIR"] = str(tmp_path / "reports")
+    command = [sys.executable, "-m", "verify.cli", "verify"]
+    for name in names:
+        command += ["--env", name]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "ENV|site-a|RESULT=PASS|F-OK|" in output
+    assert "ENV|site-b|RESULT=PASS|F-OK|" in output
+    assert "ENV|site-c|RESULT=FAIL|F-FAIL-DATASOURCE|" in output
+    assert "ENV|site-c|FAIL|F-FAIL-DATASOURCE|G-5|" in output
+    assert output.rstrip().endswith("RESULT=FAIL")
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert [e["result"] for e in summary["environments"]] == ["PASS", "PASS", "FAIL"]
+    for name in names:
+        assert (tmp_path / "reports" / f"env-{name}" / "verify.json").is_file()
+        assert (tmp_path / "reports" / f"env-{name}" / "junit.xml").is_file()
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert shaped.token not in path.read_text(errors="replace"), path
 
 
 def test_a_stopped_agent_is_named_not_data_empty(shaped: ProdShaped):

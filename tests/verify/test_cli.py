@@ -77,3 +77,18 @@ def test_up_without_docker_is_environment_error(tmp_path):
     assert result.returncode == 2
     assert "Docker daemon unreachable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_verify_many_refuses_an_unknown_environment_before_starting(capsys):
+    assert cli.main(["verify", "--env", "local", "--env", "nowhere"]) == 2
+    assert "--env nowhere: no such environment" in capsys.readouterr().err
+
+
+def test_up_prod_shaped_needs_the_offline_image(capsys):
+    assert cli.main(["up", "--env", "prod-shaped"]) == 2
+    assert "add --offline" in capsys.readouterr().err
+
+
+def test_verify_passes_one_environment_through_to_pytest():
+    args = cli.build_parser().parse_args(["verify", "--env", "prod-shaped"])
+    assert "--env=prod-shaped" in cli.pytest_command(args)
