@@ -16,12 +16,12 @@ from typing import Any, Literal, TypeVar
 import httpx
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from .causes import Finding
 from .causes import sentence as cause_sentence
 from .contract import Check, Contract, load_contract
 from .triage import Node, route
+from .waiting import GaveUp, bounded_poll
 
 T = TypeVar("T")
 Status = Literal["pending", "pass", "fail", "blocked", "not_selected"]
@@ -197,34 +197,32 @@ class CheckContext:
                 return time.monotonic() - started < self.unreachable_grace_s
             return _is_transient(error)
 
-        retrying = Retrying(
-            stop=stop_after_delay(self.record.budget_s),
-            wait=wait_fixed(self.interval_s),
-            retry=retry_if_exception(keep_trying),
-            reraise=False,
-        )
-        last: BaseException | None = None
+        def counted() -> T:
+            self.record.attempts += 1
+            return probe()
+
+        def on_error(error: BaseException) -> None:
+            nonlocal answered
+            answered = answered or not is_unreachable(error)
+            self.record.last_error = describe(error)
+            if self.progress:  # the terminal shows the wait (verify/progress.py)
+                self.progress(self.record, time.monotonic() - started, False)
+            if self.final_state and _is_transient(error):
+                final = self.final_state(self.record)  # a dead service ends the wait
+                if final is not None:
+                    raise final
+
         try:
-            for attempt in retrying:
-                with attempt:
-                    self.record.attempts += 1
-                    try:
-                        return probe()
-                    except BaseException as error:
-                        last = error
-                        answered = answered or not is_unreachable(error)
-                        self.record.last_error = describe(error)
-                        if self.progress:  # the terminal shows the wait (verify/progress.py)
-                            self.progress(self.record, time.monotonic() - started, False)
-                        if self.final_state and _is_transient(error):
-                            final = self.final_state(self.record)  # a dead service ends the wait
-                            if final is not None:
-                                raise final from None
-                        raise
-        except RetryError as exhausted:
-            last = exhausted.last_attempt.exception() or last
-            assert last is not None
-            raise self._gave_up(last, started) from None
+            return bounded_poll(
+                counted,
+                budget_s=self.record.budget_s,
+                interval_s=self.interval_s,
+                retry_if=keep_trying,
+                what=self.record.check,
+                on_error=on_error,
+            )
+        except GaveUp as exhausted:
+            raise self._gave_up(exhausted.last, started) from None
         except BaseException as error:
             if self.unreachable_grace_s is not None and is_unreachable(error):
                 raise self._gave_up(error, started, unreachable=True) from None
@@ -233,7 +231,6 @@ class CheckContext:
             self.record.elapsed_s = round(time.monotonic() - started, 3)
             if self.progress:
                 self.progress(self.record, self.record.elapsed_s, True)
-        raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _gave_up(
         self, last: BaseException, started: float, unreachable: bool = False
