@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from _pytest.main import ExitCode
 
-from . import ci_reports
+from . import ci_reports, progress
 from .bringup import StackStartError
 from .contract import PACKAGE_DIR, Contract, load_contract
 from .reporter import Reporter
@@ -92,6 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.json_report_indent is None:
         config.option.json_report_indent = 2
     ci_reports.configure(config)  # reports/junit.xml beside it; GitHub annotation + summary
+    progress.install(config)  # a line per waiting check while it polls
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -164,6 +164,8 @@ class CheckRecord:
 
 # Called after a failed attempt: a final state (an exited service) to fail with, or None.
 FinalStateHook = Callable[[CheckRecord], BaseException | None]
+# Told after every failed attempt (done=False) and when the poll ends (done=True).
+ProgressHook = Callable[[CheckRecord, float, bool], None]
 
 
 class CheckContext:
@@ -175,6 +177,7 @@ class CheckContext:
         interval_s: float,
         final_state: FinalStateHook | None = None,
         unreachable_grace_s: float | None = None,
+        progress: ProgressHook | None = None,
     ):
         self.record = record
         self.interval_s = interval_s
@@ -182,6 +185,7 @@ class CheckContext:
         # External stacks are not warming up: once nothing has answered for this long, a
         # connection error ends the poll (None: compose bring-up, keep the whole budget).
         self.unreachable_grace_s = unreachable_grace_s
+        self.progress = progress
 
     def poll(self, probe: Callable[[], T]) -> T:
         """Call ``probe`` until it returns, within the check's budget; quiet while warming up."""
@@ -201,6 +205,8 @@ class CheckContext:
             nonlocal answered
             answered = answered or not is_unreachable(error)
             self.record.last_error = describe(error)
+            if self.progress:  # the terminal shows the wait (verify/progress.py)
+                self.progress(self.record, time.monotonic() - started, False)
             if self.final_state and _is_transient(error):
                 final = self.final_state(self.record)  # a dead service ends the wait
                 if final is not None:
@@ -223,6 +229,8 @@ class CheckContext:
             raise
         finally:
             self.record.elapsed_s = round(time.monotonic() - started, 3)
+            if self.progress:
+                self.progress(self.record, self.record.elapsed_s, True)
 
     def _gave_up(
         self, last: BaseException, started: float, unreachable: bool = False
@@ -281,6 +289,7 @@ class VerifyRun:
         }
         self.stack_error: str | None = None
         self.final_state: FinalStateHook | None = None  # compose mode: verify/services.py
+        self.progress: ProgressHook | None = None  # verify/progress.py
         self._early: dict[str, CheckFailed] = {}
         self.findings: dict[str | None, list[Finding]] = {}  # compose mode: verify/preflight.py
 
@@ -362,7 +371,7 @@ class VerifyRun:
             raise self._early[check.name]
         hook = self._final_state if self.final_state or self.findings else None
         grace = self.contract.unreachable_grace_s if self.external else None
-        return CheckContext(record, self.contract.retry_interval_s, hook, grace)
+        return CheckContext(record, self.contract.retry_interval_s, hook, grace, self.progress)
 
     def settle(self, name: str, error: BaseException | None) -> CheckRecord:
         record = self.records[name]
