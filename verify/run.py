@@ -1,9 +1,9 @@
 """One verify run: a record per check, bounded polling, blocking, and the verdict.
 
-A check module asks the ``check`` fixture for its ``CheckContext`` and calls ``poll`` with
-a probe. The probe raises ``CheckFailed`` (or lets an HTTP error escape) until the link it
-checks is healthy; ``poll`` retries quietly within the check's budget from the contract and,
-on timeout, fails with the *last underlying error*, never a bare "timed out".
+A check module asks the ``shadow_mvs_check`` fixture for its ``CheckContext`` and calls
+``poll`` with a probe. The probe raises ``CheckFailed`` (or lets an HTTP error escape) until
+the link it checks is healthy; ``poll`` retries quietly within the check's budget from the
+contract and, on timeout, fails with the *last underlying error*, never a bare "timed out".
 """
 
 from __future__ import annotations
