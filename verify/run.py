@@ -1,9 +1,9 @@
 """One verify run: a record per check, bounded polling, blocking, and the verdict.
 
-A check module asks the ``check`` fixture for its ``CheckContext`` and calls ``poll`` with
-a probe. The probe raises ``CheckFailed`` (or lets an HTTP error escape) until the link it
-checks is healthy; ``poll`` retries quietly within the check's budget from the contract and,
-on timeout, fails with the *last underlying error*, never a bare "timed out".
+A check module asks the ``shadow_mvs_check`` fixture for its ``CheckContext`` and calls
+``poll`` with a probe. The probe raises ``CheckFailed`` (or lets an HTTP error escape) until
+the link it checks is healthy; ``poll`` retries quietly within the check's budget from the
+contract and, on timeout, fails with the *last underlying error*, never a bare "timed out".
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any, Literal, TypeVar
 import httpx
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from .causes import Finding
 from .causes import sentence as cause_sentence
 from .contract import Check, Contract, load_contract
 from .triage import Node, route
+from .waiting import GaveUp, bounded_poll
 
 T = TypeVar("T")
 Status = Literal["pending", "pass", "fail", "blocked", "not_selected"]
@@ -164,6 +164,8 @@ class CheckRecord:
 
 # Called after a failed attempt: a final state (an exited service) to fail with, or None.
 FinalStateHook = Callable[[CheckRecord], BaseException | None]
+# Told after every failed attempt (done=False) and when the poll ends (done=True).
+ProgressHook = Callable[[CheckRecord, float, bool], None]
 
 
 class CheckContext:
@@ -175,6 +177,7 @@ class CheckContext:
         interval_s: float,
         final_state: FinalStateHook | None = None,
         unreachable_grace_s: float | None = None,
+        progress: ProgressHook | None = None,
     ):
         self.record = record
         self.interval_s = interval_s
@@ -182,6 +185,7 @@ class CheckContext:
         # External stacks are not warming up: once nothing has answered for this long, a
         # connection error ends the poll (None: compose bring-up, keep the whole budget).
         self.unreachable_grace_s = unreachable_grace_s
+        self.progress = progress
 
     def poll(self, probe: Callable[[], T]) -> T:
         """Call ``probe`` until it returns, within the check's budget; quiet while warming up."""
@@ -193,39 +197,40 @@ class CheckContext:
                 return time.monotonic() - started < self.unreachable_grace_s
             return _is_transient(error)
 
-        retrying = Retrying(
-            stop=stop_after_delay(self.record.budget_s),
-            wait=wait_fixed(self.interval_s),
-            retry=retry_if_exception(keep_trying),
-            reraise=False,
-        )
-        last: BaseException | None = None
+        def counted() -> T:
+            self.record.attempts += 1
+            return probe()
+
+        def on_error(error: BaseException) -> None:
+            nonlocal answered
+            answered = answered or not is_unreachable(error)
+            self.record.last_error = describe(error)
+            if self.progress:  # the terminal shows the wait (verify/progress.py)
+                self.progress(self.record, time.monotonic() - started, False)
+            if self.final_state and _is_transient(error):
+                final = self.final_state(self.record)  # a dead service ends the wait
+                if final is not None:
+                    raise final
+
         try:
-            for attempt in retrying:
-                with attempt:
-                    self.record.attempts += 1
-                    try:
-                        return probe()
-                    except BaseException as error:
-                        last = error
-                        answered = answered or not is_unreachable(error)
-                        self.record.last_error = describe(error)
-                        if self.final_state and _is_transient(error):
-                            final = self.final_state(self.record)  # a dead service ends the wait
-                            if final is not None:
-                                raise final from None
-                        raise
-        except RetryError as exhausted:
-            last = exhausted.last_attempt.exception() or last
-            assert last is not None
-            raise self._gave_up(last, started) from None
+            return bounded_poll(
+                counted,
+                budget_s=self.record.budget_s,
+                interval_s=self.interval_s,
+                retry_if=keep_trying,
+                what=self.record.check,
+                on_error=on_error,
+            )
+        except GaveUp as exhausted:
+            raise self._gave_up(exhausted.last, started) from None
         except BaseException as error:
             if self.unreachable_grace_s is not None and is_unreachable(error):
                 raise self._gave_up(error, started, unreachable=True) from None
             raise
         finally:
             self.record.elapsed_s = round(time.monotonic() - started, 3)
-        raise AssertionError("unreachable: tenacity either returns or raises")
+            if self.progress:
+                self.progress(self.record, self.record.elapsed_s, True)
 
     def _gave_up(
         self, last: BaseException, started: float, unreachable: bool = False
@@ -284,6 +289,7 @@ class VerifyRun:
         }
         self.stack_error: str | None = None
         self.final_state: FinalStateHook | None = None  # compose mode: verify/services.py
+        self.progress: ProgressHook | None = None  # verify/progress.py
         self._early: dict[str, CheckFailed] = {}
         self.findings: dict[str | None, list[Finding]] = {}  # compose mode: verify/preflight.py
 
@@ -370,7 +376,7 @@ class VerifyRun:
             raise self._early[check.name]
         hook = self._final_state if self.final_state or self.findings else None
         grace = self.contract.unreachable_grace_s if self.external else None
-        return CheckContext(record, self.contract.retry_interval_s, hook, grace)
+        return CheckContext(record, self.contract.retry_interval_s, hook, grace, self.progress)
 
     def settle(self, name: str, error: BaseException | None) -> CheckRecord:
         record = self.records[name]

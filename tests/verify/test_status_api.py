@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from fixtures.local_prometheus import PROMETHEUS_BIN, free_loopback_port, local_prometheus
 from verify.status_api import (
@@ -17,6 +16,7 @@ from verify.status_api import (
     scrape_explained,
     seconds,
 )
+from verify.waiting import bounded_poll
 
 pytestmark = pytest.mark.skipif(
     not PROMETHEUS_BIN.exists(), reason="bootstrap installs .tools/bin/prometheus"
@@ -39,10 +39,15 @@ def config(interval: str, rule_files: list[str] | None = None) -> dict[str, obje
 
 def our_target(url: str) -> dict[str, object]:
     """The job's target once discovery lists it (a bounded poll)."""
-    for attempt in Retrying(stop=stop_after_delay(10), wait=wait_fixed(0.1), reraise=True):
-        with attempt:
-            active = httpx.get(f"{url}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
-            assert active, "discovery has not listed the target yet"
+
+    def listed() -> list[dict[str, object]]:
+        active = httpx.get(f"{url}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
+        assert active, "discovery has not listed the target yet"
+        return list(active)
+
+    active = bounded_poll(
+        listed, budget_s=10, interval_s=0.1, retry_if=(AssertionError, httpx.HTTPError)
+    )
     return dict(active[0])
 
 
