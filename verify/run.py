@@ -304,7 +304,12 @@ class VerifyRun:
         if not found:
             return None
         first = found[0]
-        detail = f"{first.detail}; {last}" if last else first.detail
+        if not first.cause:
+            last = f"{first.detail}; {last}" if last else first.detail
+        elif (error := first.facts.get("error", "")) and error[-40:] in last:
+            # The dead service logged the error the preflight found: say so, once.
+            last = f"{last.split(':')[0]}, its log says the same"
+        detail = last
         return CheckFailed(detail, cause=first.cause, facts=first.facts, retryable=False)
 
     def _final_state(self, record: CheckRecord) -> BaseException | None:

@@ -97,7 +97,7 @@ def explain(
     for item in probes:
         check.evidence(f"g7_{item.name}", item.evidence)
     return CheckFailed(
-        f"stage query empty — {first_failure_detail(probes)} ({failed.message})",
+        f"{first_failure_detail(probes)} ({failed.message.removeprefix(f'{failed.sentence} — ')})",
         cause="empty",
         retryable=False,
     )
