@@ -60,11 +60,7 @@ def test_partial_runs_on_the_healthy_stack_agree_with_their_exit_code(
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
-    restore, verify_env = fault_bench.inject(scenario)
-    try:
-        outcome = run_verify(tmp_path / "verify.json", env=verify_env)
-    finally:
-        restore()
+    outcome, seconds = fault_bench.verify(scenario, tmp_path / "verify.json")
     assert outcome.exit_code == 1, outcome.output
     assert outcome.verify_code == scenario.expect_f_code, outcome.output
     assert outcome.node == scenario.expect_node, outcome.output
@@ -72,6 +68,11 @@ def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
     assert "RESULT=FAIL" in outcome.output
     assert "Traceback" not in outcome.output
     assert scenario.expect_detail in outcome.report["failure"], outcome.report["failure"]
+    for word in scenario.expect_words:  # the FAIL line names the cause, not only the node
+        assert word in outcome.fail_line, outcome.fail_line
+    if scenario.settled_within_s is not None:  # a final state ends the wait
+        assert outcome.settled_after_up_s is not None, outcome.output
+        assert seconds <= scenario.settled_within_s, outcome.output
     for text in scenario.expect_evidence:
         assert text in outcome.output, text
     forensics = outcome.report["forensics"]
@@ -81,6 +82,10 @@ def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
         "exporter-metrics.txt",
     }
     assert all(Path(f).is_file() for f in forensics)
+
+
+def test_every_scenario_names_its_cause_in_words():
+    assert all(s.expect_words for s in SCENARIOS), [s.name for s in SCENARIOS if not s.expect_words]
 
 
 def test_every_g_node_is_reached_by_some_scenario():
