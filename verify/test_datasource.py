@@ -11,6 +11,7 @@ from verify.run import CheckContext, CheckFailed
 from verify.settings import Settings
 
 CHECK = "datasource"
+PERMANENT_HEALTH_ERRORS = ("x509:", "401 Unauthorized", "403 Forbidden")
 
 
 def test_default_datasource_is_prometheus_local(
@@ -48,12 +49,15 @@ def test_default_datasource_is_prometheus_local(
                 cause="datasource_off_contract",
                 retryable=False,
             )
-        health = shadow_mvs_grafana.get_json(f"/api/datasources/uid/{want['uid']}/health")
+        health = shadow_mvs_grafana.datasource_health(want["uid"])
         if health.get("status") != "OK":
+            message = str(health.get("message"))
             raise CheckFailed(
-                f"datasource health: {health.get('message')}",
+                f"datasource health: {message}",
                 cause="datasource_unhealthy",
                 facts={"uid": want["uid"], "url": default["url"]},
+                # A certificate or a refused credential does not heal with warm-up.
+                retryable=not any(word in message for word in PERMANENT_HEALTH_ERRORS),
             )
         return default
 

@@ -1,11 +1,14 @@
 """The fault matrix: every scenario breaks one link of a healthy offline stack, and the
 verify suite must name the right first F-code and G-node — the diagnosis is the product."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from fixtures.faults import FaultBench, load_scenarios, run_verify
+from verify.contract import REPO_ROOT, load_contract
 
 SCENARIOS = load_scenarios()
 
@@ -21,6 +24,38 @@ def test_healthy_stack_passes_before_any_fault(fault_bench: FaultBench, tmp_path
     assert "EVIDENCE|slo_error_rate=" in outcome.output
     assert "breach" not in outcome.output
     assert "EVIDENCE|alerts_would_fire=none" in outcome.output
+
+
+def test_partial_runs_on_the_healthy_stack_agree_with_their_exit_code(
+    fault_bench: FaultBench, tmp_path
+):
+    """-m targets on a real stack: a partial PASS, exit 0, upstreams named as not selected;
+    the same selection through `shadow-mvs verify -- …` agrees."""
+    total = len(load_contract().checks)
+    outcome = run_verify(tmp_path / "verify.json", extra_args=("-m", "targets"))
+    assert outcome.exit_code == 0, outcome.output
+    assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in outcome.output
+    assert "INFO|targets_ran_without=exporter,prometheus (not selected)" in outcome.output
+    assert outcome.report["partial"] is True
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verify.cli",
+            "verify",
+            "--stack=external",
+            "--",
+            "-k",
+            "exporter",
+            f"--json-report-file={tmp_path / 'cli.json'}",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in cli.stdout
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
