@@ -17,13 +17,13 @@ from pathlib import Path
 
 import httpx
 from prometheus_client import generate_latest
-from tenacity import RetryError, retry, stop_after_delay, wait_fixed
 
 from exporter.ledger import Ledger
 from exporter.metrics import build_registry
 from exporter.pipeline import Pipeline
 from verify.compose import EnvironmentProblem
 from verify.contract import REPO_ROOT
+from verify.waiting import GaveUp, bounded_poll
 
 from .common import EXIT_OK, emit, p95, parser, run_main
 
@@ -107,17 +107,17 @@ def over_http(workdir: Path, requests: int) -> tuple[float, int]:
 
 
 def wait_serving(client: httpx.Client, process: subprocess.Popen[str]) -> None:
-    @retry(stop=stop_after_delay(10), wait=wait_fixed(0.1), reraise=False)
     def healthz() -> None:
         if process.poll() is not None:
             raise EnvironmentProblem(f"exporter exited: {process.stderr and process.stderr.read()}")
         client.get("/healthz").raise_for_status()
 
     try:
-        healthz()
-    except RetryError as error:
-        last = error.last_attempt.exception()
-        raise EnvironmentProblem(f"exporter did not serve within 10 s: {last!r}") from None
+        bounded_poll(
+            healthz, budget_s=10, interval_s=0.1, retry_if=(httpx.HTTPError,), what="exporter"
+        )
+    except GaveUp as error:
+        raise EnvironmentProblem(f"exporter did not serve within 10 s: {error.last!r}") from None
 
 
 def main() -> int:

@@ -27,6 +27,7 @@ from . import suite_version
 from .contract import load_contract
 from .forensics import redact
 from .reporter import check_line, secrets_in_play
+from .reporter import compose_command as verify_compose_command
 from .run import CheckRecord, VerifyRun
 from .session import SETTINGS_KEY, check_name, verify_run
 
@@ -61,7 +62,9 @@ def root_failure(run: VerifyRun) -> CheckRecord | None:
     return run.first_failure
 
 
-def annotation(run: VerifyRun, compose_command: str) -> str | None:
+def annotation(
+    run: VerifyRun, compose_command: str | None, urls: dict[str, str] | None = None
+) -> str | None:
     """The ``::error`` line for the root failure, or None when the run passed."""
     if run.passed:
         return None
@@ -72,7 +75,7 @@ def annotation(run: VerifyRun, compose_command: str) -> str | None:
         body = f"verify incomplete: not run: {', '.join(pending) or 'none'}"
     else:
         node = first.node
-        commands = node.commands(compose_command)
+        commands = node.commands(compose_command, urls)
         title = f"{first.f_code} {node.id}"
         body = f"{first.check}: {first.message} — likely cause: {node.likely_cause}"
         if commands:
@@ -82,14 +85,25 @@ def annotation(run: VerifyRun, compose_command: str) -> str | None:
 
 # --- Markdown step summary ----------------------------------------------------------------
 
-STATUS_WORD = {"pass": "✅ pass", "fail": "❌ FAIL", "blocked": "⏸ blocked", "pending": "— not run"}
+STATUS_WORD = {
+    "pass": "✅ pass",
+    "fail": "❌ FAIL",
+    "blocked": "⏸ blocked",
+    "pending": "— not run",
+    "not_selected": "— not selected",
+}
 
 
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|") or " "
 
 
-def step_summary(run: VerifyRun, compose_command: str, stack_label: str) -> str:
+def step_summary(
+    run: VerifyRun,
+    compose_command: str | None,
+    stack_label: str,
+    urls: dict[str, str] | None = None,
+) -> str:
     result = "PASS" if run.passed else "FAIL"
     lines = [
         f"## Shadow-MVS verify: {result} (`{run.verify_code}`)",
@@ -125,7 +139,7 @@ def step_summary(run: VerifyRun, compose_command: str, stack_label: str) -> str:
             "Next commands:",
             "",
             "```bash",
-            *node.commands(compose_command),
+            *node.commands(compose_command, urls),
             "```",
         ]
     lines += [
@@ -212,11 +226,13 @@ class CiReports:
     def xml(self) -> LogXML | None:
         return self.config.stash.get(xml_key, None)
 
-    def compose_command(self) -> str:
+    def compose_command(self) -> str | None:
+        """None in external mode: no Docker commands for a stack this run did not start."""
+        return verify_compose_command(self.config)
+
+    def urls(self) -> dict[str, str] | None:
         settings = self.config.stash.get(SETTINGS_KEY, None)
-        if settings is None:
-            return "docker compose -p " + load_contract().project
-        return settings.compose.base_command(relative=True)
+        return settings.urls if settings is not None else None
 
     def stack_label(self) -> str:
         settings = self.config.stash.get(SETTINGS_KEY, None)
@@ -270,7 +286,7 @@ class CiReports:
             xml.add_global_property("contract_version", load_contract().version)
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if _in_github_actions() and summary_file:
-            text = step_summary(run, self.compose_command(), self.stack_label())
+            text = step_summary(run, self.compose_command(), self.stack_label(), self.urls())
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(redact(text, secrets_in_play(self.config)) + "\n")
 
@@ -278,7 +294,7 @@ class CiReports:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not _in_github_actions():
             return
-        line = annotation(self.run, self.compose_command())
+        line = annotation(self.run, self.compose_command(), self.urls())
         if line is not None:
             terminalreporter.write_line(redact(line, secrets_in_play(self.config)))
 

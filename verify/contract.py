@@ -125,6 +125,10 @@ class Contract:
         return float(self.raw["retry"]["interval_s"])
 
     @property
+    def unreachable_grace_s(self) -> float:
+        return float(self.raw["retry"]["unreachable_grace_s"])
+
+    @property
     def request_timeout_s(self) -> float:
         return float(self.raw["retry"]["request_timeout_s"])
 

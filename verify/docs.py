@@ -24,7 +24,14 @@ from .causes import causes_routed_to
 from .cli import STACK_FLAGS
 from .contract import REPO_ROOT, Contract, load_contract
 from .settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
-from .triage import COMPOSE_PLACEHOLDER, Node, load_triage, route
+from .triage import (
+    COMPOSE_ONLY_TAG,
+    COMPOSE_PLACEHOLDER,
+    URL_PLACEHOLDERS,
+    Node,
+    load_triage,
+    route,
+)
 
 DOCS_DIR = REPO_ROOT / "docs"
 BLOCK = re.compile(
@@ -234,6 +241,10 @@ def render_triage(src: Sources) -> str:
         f"`-f {stack['host_network_override']}` when host networking is on (the default on "
         f"Linux) and `-f {stack['offline_override']}` in offline mode. The `TRIAGE|` lines, "
         "`shadow-mvs explain` and reports/verify.json print the commands already expanded. "
+        f"{', '.join(f'`{p}`' for p in URL_PLACEHOLDERS.values())} stand for the URLs being "
+        "verified (the contract's endpoints unless given). With "
+        f"`--stack=external` every command using `{COMPOSE_PLACEHOLDER}` or tagged "
+        f"`{COMPOSE_ONLY_TAG.strip()}` is left out: the suite did not start that stack. "
         "Every command reads state or resets the stack; none of them loops or watches."
     ]
     parts += [render_node(node) for node in src.nodes.values() if node.id.startswith("G-")]

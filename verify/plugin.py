@@ -1,6 +1,18 @@
-"""pytest wiring of the verify run: check order, the ``check`` fixture, blocking, and
-turning each test's outcome into its check record (one line, no traceback, for expected
-failures). The reporter (verify/reporter.py) prints and writes what these records hold.
+"""pytest wiring of the verify run: check order, a marker per check, selection, the
+``check`` fixture, blocking, turning each test's outcome into its check record (one line,
+no traceback, for expected failures), and the exit code that follows the verdict. The
+reporter (verify/reporter.py) prints and writes what these records hold.
+
+Selection: every check is a marker named after it (``-m targets``), so ``-k``, ``-m``, node
+ids, ``--deselect``, ``--lf`` all pick checks. Checks left out are "not selected" (neither
+pass nor fail) and the RESULT line says ``(partial: N of M checks selected)``. A selected
+check whose upstream was not selected runs anyway (it is not blocked); its record lists the
+upstream under ``unselected_upstream``. The exit code always follows RESULT: 0 for PASS,
+1 for FAIL (2 only for an interrupted run, 2/4 for usage errors, 3 for internal errors).
+
+Collection and help (``--collect-only``, ``--help``, ``--markers``, ``--fixtures``,
+``--setup-plan``, ``--setup-only``) produce no verdict, no report, no forensics and send no
+request.
 """
 
 from __future__ import annotations
@@ -9,8 +21,9 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+from _pytest.main import ExitCode
 
-from . import ci_reports
+from . import ci_reports, progress
 from .bringup import StackStartError
 from .contract import PACKAGE_DIR, Contract, load_contract
 from .reporter import Reporter
@@ -29,16 +42,47 @@ def is_verify_session(config: pytest.Config) -> bool:
     return False
 
 
+NO_VERDICT_OPTIONS = (
+    "help",
+    "markers",
+    "collectonly",
+    "showfixtures",
+    "show_fixtures_per_test",
+    "setupplan",
+    "setuponly",
+    "version",
+)
+EXIT_USAGE = 2
+CHECK_FAILED_ATTR = "shadow_mvs_check_failed"  # the same usage-error code as the shadow-mvs CLI
+
+
+def runs_checks(config: pytest.Config) -> bool:
+    """False for sessions that only list or explain (collect-only, help, markers, …)."""
+    return not any(getattr(config.option, name, False) for name in NO_VERDICT_OPTIONS)
+
+
+def register_check_markers(config: pytest.Config) -> None:
+    for chk in load_contract().checks:
+        config.addinivalue_line(
+            "markers", f"{chk.name}: the {chk.name} check ({chk.f_code}); select with -m {chk.name}"
+        )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if not is_verify_session(config):
+    register_check_markers(config)
+    if not is_verify_session(config) or not runs_checks(config):
         return
     try:
         settings = Settings.from_pytest(config)
     except SettingsError as error:
-        raise pytest.UsageError(str(error)) from None
+        pytest.exit(f"shadow-mvs: {error}", returncode=EXIT_USAGE)
     config.stash[SETTINGS_KEY] = settings
-    config.stash[RUN_KEY] = VerifyRun(mode=settings.mode)
+    config.stash[RUN_KEY] = VerifyRun(
+        mode=settings.mode,
+        budget_scale=settings.budget_scale,
+        external=settings.stack == "external",
+    )
     config.pluginmanager.register(Reporter(config), "shadow-mvs-reporter")
     # The JSON evidence file is on by default for verify runs (pytest-json-report).
     if not config.option.json_report:
@@ -48,12 +92,47 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.json_report_indent is None:
         config.option.json_report_indent = 2
     ci_reports.configure(config)  # reports/junit.xml beside it; GitHub annotation + summary
+    progress.install(config)  # a line per waiting check while it polls
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run checks in contract order (upstream links first), not file-name order."""
+    """Run checks in contract order (upstream links first), not file-name order, and mark
+    each with its check's name before -m deselects (this hook runs first)."""
     order = {check.name: index for index, check in enumerate(load_contract().checks)}
+    for item in items:
+        name = check_name(item)
+        if name is not None:
+            item.add_marker(name)
     items.sort(key=lambda item: order.get(check_name(item) or "", len(order)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What survived -k/-m/node ids/--deselect/--lf is what the verdict covers."""
+    run = verify_run(session.config)
+    if run is not None:
+        run.select({name for item in session.items if (name := check_name(item))})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """The exit code follows the verdict: 0 for RESULT=PASS, 1 for RESULT=FAIL. A wrapper,
+    so pytest-json-report (tryfirst) already records the forced code."""
+    run = verify_run(session.config)
+    status = session.exitstatus
+    keep = status in (ExitCode.USAGE_ERROR, ExitCode.INTERNAL_ERROR, EXIT_USAGE)
+    if run is not None and not (keep and not run.passed):
+        # (interrupted, a usage error or a bug say more than FAIL: those codes stay)
+        session.exitstatus = ExitCode.OK if run.passed else ExitCode.TESTS_FAILED
+    return (yield)
+
+
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    """A check's expected failure is told once, by the verify block: keep it out of
+    pytest's FAILURES section and short summary (internal errors keep their traceback)."""
+    if getattr(report, CHECK_FAILED_ATTR, False) and report.failed:
+        return "check failed", "F", "FAIL"
+    return None
 
 
 @pytest.fixture
@@ -95,6 +174,7 @@ def pytest_runtest_makereport(
     record = run.settle(name, error)
     if isinstance(error, CheckFailed):
         report.longrepr = f"FAIL|{record.f_code}|{record.message}"
+        setattr(report, CHECK_FAILED_ATTR, True)
     elif error is not None and not isinstance(error, AssertionError | pytest.fail.Exception):
         # An unexpected exception is a bug in the suite: keep its traceback, but make the
         # record say what it was.

@@ -16,15 +16,15 @@ from typing import Any, Literal, TypeVar
 import httpx
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from .causes import Finding
 from .causes import sentence as cause_sentence
 from .contract import Check, Contract, load_contract
 from .triage import Node, route
+from .waiting import GaveUp, bounded_poll
 
 T = TypeVar("T")
-Status = Literal["pending", "pass", "fail", "blocked"]
+Status = Literal["pending", "pass", "fail", "blocked", "not_selected"]
 
 
 class CheckFailed(Exception):
@@ -84,6 +84,8 @@ def describe(error: BaseException) -> str:
         return f"{_request_line(error)}connection failed ({error})"
     if isinstance(error, httpx.HTTPStatusError):
         return f"{_request_line(error)}HTTP {error.response.status_code}"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return f"{_prepared_request_line(error)}connection failed ({_innermost(error)})"
     text = str(error).splitlines()[0] if str(error) else ""
     return f"{type(error).__name__}: {text}".rstrip(": ")
 
@@ -94,6 +96,30 @@ def _request_line(error: httpx.HTTPError) -> str:
     except RuntimeError:
         return ""
     return f"{request.method} {request.url.copy_with(query=None)}: "
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Nothing answers at the address: refused, no route, no such host, connect timeout."""
+    return isinstance(
+        error, httpx.ConnectError | httpx.ConnectTimeout | requests.exceptions.ConnectionError
+    )
+
+
+def _prepared_request_line(error: requests.RequestException) -> str:
+    request = error.request
+    if request is None or not request.url:
+        return ""
+    return f"{request.method} {str(request.url).split('?')[0]}: "
+
+
+def _innermost(error: BaseException) -> str:
+    """urllib3 wraps the socket error twice; the last line of its text names it."""
+    text = str(error)
+    for marker in ("[Errno", "timed out", "Name or service not known"):
+        if marker in text:
+            start = text.index(marker)
+            return text[start:].split(")")[0].split("'")[0].strip(" \"'")
+    return type(error).__name__
 
 
 def _is_transient(error: BaseException) -> bool:
@@ -116,6 +142,9 @@ class CheckRecord:
     elapsed_s: float = 0.0
     last_error: str | None = None
     blocked_by: str | None = None
+    # Upstream checks this one depends on that were not selected in a partial run: the
+    # check ran anyway, so its verdict does not vouch for them.
+    unselected_upstream: tuple[str, ...] = ()
     evidence: dict[str, str] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -129,59 +158,88 @@ class CheckRecord:
         data = asdict(self)
         data["g_node"] = self.node.id if self.status in ("fail", "blocked") else None
         data["depends_on"] = list(self.depends_on)
+        data["unselected_upstream"] = list(self.unselected_upstream)
         return data
 
 
 # Called after a failed attempt: a final state (an exited service) to fail with, or None.
 FinalStateHook = Callable[[CheckRecord], BaseException | None]
+# Told after every failed attempt (done=False) and when the poll ends (done=True).
+ProgressHook = Callable[[CheckRecord, float, bool], None]
 
 
 class CheckContext:
     """What a check module works with: its record, bounded polling and evidence."""
 
     def __init__(
-        self, record: CheckRecord, interval_s: float, final_state: FinalStateHook | None = None
+        self,
+        record: CheckRecord,
+        interval_s: float,
+        final_state: FinalStateHook | None = None,
+        unreachable_grace_s: float | None = None,
+        progress: ProgressHook | None = None,
     ):
         self.record = record
         self.interval_s = interval_s
         self.final_state = final_state
+        # External stacks are not warming up: once nothing has answered for this long, a
+        # connection error ends the poll (None: compose bring-up, keep the whole budget).
+        self.unreachable_grace_s = unreachable_grace_s
+        self.progress = progress
 
     def poll(self, probe: Callable[[], T]) -> T:
         """Call ``probe`` until it returns, within the check's budget; quiet while warming up."""
         started = time.monotonic()
-        retrying = Retrying(
-            stop=stop_after_delay(self.record.budget_s),
-            wait=wait_fixed(self.interval_s),
-            retry=retry_if_exception(_is_transient),
-            reraise=False,
-        )
-        last: BaseException | None = None
+        answered = False
+
+        def keep_trying(error: BaseException) -> bool:
+            if self.unreachable_grace_s is not None and is_unreachable(error) and not answered:
+                return time.monotonic() - started < self.unreachable_grace_s
+            return _is_transient(error)
+
+        def counted() -> T:
+            self.record.attempts += 1
+            return probe()
+
+        def on_error(error: BaseException) -> None:
+            nonlocal answered
+            answered = answered or not is_unreachable(error)
+            self.record.last_error = describe(error)
+            if self.progress:  # the terminal shows the wait (verify/progress.py)
+                self.progress(self.record, time.monotonic() - started, False)
+            if self.final_state and _is_transient(error):
+                final = self.final_state(self.record)  # a dead service ends the wait
+                if final is not None:
+                    raise final
+
         try:
-            for attempt in retrying:
-                with attempt:
-                    self.record.attempts += 1
-                    try:
-                        return probe()
-                    except BaseException as error:
-                        last = error
-                        self.record.last_error = describe(error)
-                        if self.final_state and _is_transient(error):
-                            final = self.final_state(self.record)  # a dead service ends the wait
-                            if final is not None:
-                                raise final from None
-                        raise
-        except RetryError as exhausted:
-            last = exhausted.last_attempt.exception() or last
-            assert last is not None
-            raise self._gave_up(last, started) from None
+            return bounded_poll(
+                counted,
+                budget_s=self.record.budget_s,
+                interval_s=self.interval_s,
+                retry_if=keep_trying,
+                what=self.record.check,
+                on_error=on_error,
+            )
+        except GaveUp as exhausted:
+            raise self._gave_up(exhausted.last, started) from None
+        except BaseException as error:
+            if self.unreachable_grace_s is not None and is_unreachable(error):
+                raise self._gave_up(error, started, unreachable=True) from None
+            raise
         finally:
             self.record.elapsed_s = round(time.monotonic() - started, 3)
-        raise AssertionError("unreachable: tenacity either returns or raises")
+            if self.progress:
+                self.progress(self.record, self.record.elapsed_s, True)
 
-    def _gave_up(self, last: BaseException, started: float) -> CheckFailed:
+    def _gave_up(
+        self, last: BaseException, started: float, unreachable: bool = False
+    ) -> CheckFailed:
         elapsed = time.monotonic() - started
+        why = "unreachable external stack, " if unreachable else ""
         gave_up = CheckFailed(
-            f"{describe(last)} (gave up after {self.record.attempts} attempts in {elapsed:.1f} s)",
+            f"{describe(last)} ({why}gave up after {self.record.attempts} attempts "
+            f"in {elapsed:.1f} s)",
             retryable=False,
         )
         if isinstance(last, CheckFailed):
@@ -207,17 +265,31 @@ class CheckContext:
 
 
 class VerifyRun:
-    """All check records of one session, in contract order."""
+    """All check records of one session, in contract order.
 
-    def __init__(self, contract: Contract | None = None, mode: str = "shadow"):
+    ``budget_scale`` multiplies every check's budget (slow machines); ``external`` means the
+    run did not start the stack, so "connection refused" gets only the contract's short
+    ``unreachable_grace_s`` instead of a warm-up budget.
+    """
+
+    def __init__(
+        self,
+        contract: Contract | None = None,
+        mode: str = "shadow",
+        budget_scale: float = 1.0,
+        external: bool = False,
+    ):
         self.contract = contract or load_contract()
         self.mode = mode
+        self.budget_scale = budget_scale
+        self.external = external
         self.records = {
-            c.name: CheckRecord(c.name, c.f_code, c.depends_on, c.budget_s)
+            c.name: CheckRecord(c.name, c.f_code, c.depends_on, c.budget_s * budget_scale)
             for c in self.contract.checks
         }
         self.stack_error: str | None = None
         self.final_state: FinalStateHook | None = None  # compose mode: verify/services.py
+        self.progress: ProgressHook | None = None  # verify/progress.py
         self._early: dict[str, CheckFailed] = {}
         self.findings: dict[str | None, list[Finding]] = {}  # compose mode: verify/preflight.py
 
@@ -259,6 +331,34 @@ class VerifyRun:
             self._early[name] = error
             self.settle(name, error)
 
+    def select(self, names: set[str]) -> None:
+        """Only ``names`` run in this session (-k, -m, node ids, --deselect, --lf): every
+        other check is "not selected", which is neither a pass nor a failure. A selected
+        check whose upstream is not selected runs anyway; the record names that upstream."""
+        for record in self.records.values():
+            if record.check not in names:
+                record.status = "not_selected"
+                record.message = "not selected"
+            else:
+                record.unselected_upstream = tuple(
+                    up for up in record.depends_on if up not in names
+                )
+
+    @property
+    def selected(self) -> list[CheckRecord]:
+        return [r for r in self.records.values() if r.status != "not_selected"]
+
+    @property
+    def partial(self) -> bool:
+        return len(self.selected) < len(self.records)
+
+    @property
+    def selection_note(self) -> str:
+        """ "" for a full run, else e.g. "partial: 1 of 9 checks selected"."""
+        if not self.partial:
+            return ""
+        return f"partial: {len(self.selected)} of {len(self.records)} checks selected"
+
     def context(self, check: Check) -> CheckContext:
         record = self.records[check.name]
         for upstream_name in record.depends_on:
@@ -270,7 +370,8 @@ class VerifyRun:
         if check.name in self._early:
             raise self._early[check.name]
         hook = self._final_state if self.final_state or self.findings else None
-        return CheckContext(record, self.contract.retry_interval_s, hook)
+        grace = self.contract.unreachable_grace_s if self.external else None
+        return CheckContext(record, self.contract.retry_interval_s, hook, grace, self.progress)
 
     def settle(self, name: str, error: BaseException | None) -> CheckRecord:
         record = self.records[name]
@@ -298,7 +399,9 @@ class VerifyRun:
 
     @property
     def passed(self) -> bool:
-        return all(r.status == "pass" for r in self.records.values())
+        """Every selected check passed (and at least one was selected)."""
+        selected = self.selected
+        return bool(selected) and all(r.status == "pass" for r in selected)
 
     @property
     def verify_code(self) -> str:

@@ -9,6 +9,7 @@ from fixtures.stack import Stack
 from verify.contract import Contract
 from verify.run import CheckContext, CheckFailed
 from verify.settings import Settings
+from verify.status_api import rules_not_loaded
 
 CHECK = "rules"
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus's lastEvaluation before the first run
@@ -31,10 +32,7 @@ def test_alert_rules_loaded_and_healthy(
         group = next((g for g in groups if g["name"] == group_name), None)
         if group is None:
             names = [g["name"] for g in groups]
-            raise CheckFailed(
-                f"rule group {group_name!r} not loaded (groups: {names or 'none'})",
-                cause="rules_not_loaded",
-            )
+            raise rules_not_loaded(http_client, settings.prometheus_url, group_name, names)
         alerts = {r["name"] for r in group["rules"] if r["type"] == "alerting"}
         if missing := sorted(wanted - alerts):
             raise CheckFailed(

@@ -16,6 +16,7 @@ from verify.contract import Contract
 from verify.remote_write import backend_scrapes, prove_remote_written_scrape
 from verify.run import CheckContext, CheckFailed
 from verify.settings import Settings
+from verify.status_api import loaded_scrape_jobs, scrape_explained
 
 CHECK = "targets"
 
@@ -30,18 +31,27 @@ def test_shadow_mvs_target_up(
 ) -> None:
     job = contract.prometheus["job"]
     address = settings.scrape_target
+    want_interval_s = float(contract.prometheus["scrape_interval_s"])
 
     def probe() -> dict[str, Any]:
         active = prometheus.get_targets(state="active")["activeTargets"]
         ours = [t for t in active if t["labels"].get("job") == job]
         if not ours:
             jobs = sorted({t["labels"].get("job", "?") for t in active})
+            # The loaded config says whether discovery is still warming up or the job is absent.
+            loaded = loaded_scrape_jobs(http_client, settings.prometheus_url)
             raise CheckFailed(
                 f'no active target for job="{job}" (jobs seen: {jobs or "none"})',
                 cause="scrape_job_missing",
-                facts={"job": job, "jobs": ", ".join(jobs) or "none"},
+                facts={
+                    "job": job,
+                    "jobs": ", ".join(loaded if loaded is not None else jobs) or "none",
+                },
+                retryable=loaded is None or job in loaded,
             )
         target = ours[0]
+        if (problem := scrape_explained(target, want_interval_s)) is not None:
+            raise problem
         if target["labels"].get("instance") != address:
             found = target["labels"].get("instance")
             raise CheckFailed(

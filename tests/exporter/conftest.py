@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from fixtures.local_prometheus import free_loopback_port
 from verify.contract import REPO_ROOT
+from verify.waiting import GaveUp, bounded_poll
 
 READY_BUDGET_S = 10.0
 EXIT_BUDGET_S = 10.0
@@ -112,16 +112,12 @@ class Exporter:
 
 
 def poll(probe: Callable[[], None], what: str, retry_on: tuple[type[BaseException], ...]) -> None:
-    retrying = Retrying(
-        stop=stop_after_delay(READY_BUDGET_S),
-        wait=wait_fixed(0.05),
-        retry=retry_if_exception_type(retry_on),
-    )
     try:
-        retrying(probe)
-    except RetryError as exc:
-        last = exc.last_attempt.exception()
-        pytest.fail(f"timed out after {READY_BUDGET_S} s waiting for {what}; last error: {last!r}")
+        bounded_poll(probe, budget_s=READY_BUDGET_S, interval_s=0.05, retry_if=retry_on, what=what)
+    except GaveUp as exc:
+        pytest.fail(
+            f"timed out after {READY_BUDGET_S} s waiting for {what}; last error: {exc.last!r}"
+        )
 
 
 class Launcher:

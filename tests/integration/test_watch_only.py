@@ -6,11 +6,11 @@ import re
 import socket
 
 import pytest
-from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from fixtures.faults import FaultBench, run_verify
 from verify.bringup import compose_service_logs
 from verify.contract import load_contract
+from verify.waiting import bounded_poll
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -39,11 +39,16 @@ def listening_addresses(port: int) -> set[str]:
 @pytest.mark.parametrize("endpoint", ["exporter_url", "prometheus_url", "grafana_url"])
 def test_every_listener_is_loopback_only(fault_bench: FaultBench, endpoint):
     port = int(load_contract().endpoints[endpoint].rsplit(":", 1)[1])
+
     # Right after `up` a service may not have bound yet: wait (bounded) for a listener.
-    for attempt in Retrying(stop=stop_after_delay(15), wait=wait_fixed(0.2), reraise=True):
-        with attempt:
-            addresses = listening_addresses(port)
-            assert addresses, f"nothing listens on port {port}"
+    def bound() -> set[str]:
+        found = listening_addresses(port)
+        assert found, f"nothing listens on port {port}"
+        return found
+
+    addresses = bounded_poll(
+        bound, budget_s=15, interval_s=0.2, retry_if=(AssertionError,), what=f"a listener on {port}"
+    )
     assert addresses == {"127.0.0.1"}, f"port {port} listens on {addresses}"
 
 

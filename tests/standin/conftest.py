@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from fixtures.local_prometheus import (
     PROMETHEUS_BIN,
@@ -27,6 +26,7 @@ from fixtures.local_prometheus import (
     free_loopback_port,
     local_prometheus,
 )
+from verify.waiting import GaveUp, bounded_poll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = REPO_ROOT / "fixtures"
@@ -40,23 +40,12 @@ class NotYet(Exception):
 
 def poll(step: Callable[[], Any], budget_s: float, what: str) -> Any:
     """Call ``step`` until it returns without raising NotYet/HTTP errors, within a bound."""
-    last: BaseException | None = None
     try:
-        for attempt in Retrying(
-            stop=stop_after_delay(budget_s),
-            wait=wait_fixed(0.05),
-            retry=retry_if_exception_type((NotYet, httpx.HTTPError)),
-            reraise=True,
-        ):
-            with attempt:
-                try:
-                    return step()
-                except (NotYet, httpx.HTTPError) as exc:
-                    last = exc
-                    raise
-    except (NotYet, httpx.HTTPError):
-        pytest.fail(f"{what} not reached within {budget_s}s; last error: {last!r}")
-    raise AssertionError("unreachable")
+        return bounded_poll(
+            step, budget_s=budget_s, interval_s=0.05, retry_if=(NotYet, httpx.HTTPError), what=what
+        )
+    except GaveUp as exc:
+        pytest.fail(f"{what} not reached within {budget_s}s; last error: {exc.last!r}")
 
 
 def port_is_closed(port: int) -> bool:

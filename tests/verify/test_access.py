@@ -201,3 +201,39 @@ def test_every_secret_of_a_run_is_scrubbed(monkeypatch):
     report = {"failure": "token glsa_scrub-me and pw-scrub-me and Bearer glsa_scrub-me"}
     cleaned = scrub(report, access.secrets())
     assert "scrub-me" not in str(cleaned)
+
+
+def test_mimir_no_org_id_is_named_a_missing_tenant_header():
+    from verify.access import denied_failure
+
+    failed = denied_failure(
+        EndpointAccess("prometheus", "https://mimir"),
+        "https://mimir/api/v1/query",
+        401,
+        "no org id\n",
+    )
+    assert failed.cause == "tenant"
+    assert "missing tenant header X-Scope-OrgID" in failed.message
+    assert failed.retryable is False
+
+
+@pytest.mark.parametrize(
+    ("verify_message", "named"),
+    [
+        ("unable to get local issuer certificate", "certificate signed by unknown authority"),
+        ("self-signed certificate in certificate chain", "unknown authority"),
+        ("certificate has expired", "certificate expired"),
+        ("Hostname mismatch, certificate is not valid for 'x'.", "wrong host name"),
+    ],
+)
+def test_tls_problems_are_named_in_operator_words(verify_message, named):
+    import ssl
+
+    from verify.access import tls_problem
+
+    error = ssl.SSLCertVerificationError(
+        1,
+        f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {verify_message} (_ssl.c:1006)",
+    )
+    error.verify_message = verify_message
+    assert named in (tls_problem(error) or "")

@@ -123,6 +123,7 @@ def test_github_annotation_names_root_failure(github_run):
     assert "likely cause: " in line
     assert " — next: curl" in line
     assert PASSWORD not in outcome.output
+    assert "WAIT|" not in outcome.output  # no check waited: no progress lines
 
 
 def test_github_step_summary_appended(github_run):

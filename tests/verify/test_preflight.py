@@ -196,7 +196,7 @@ def test_a_finding_is_the_cause_of_its_failing_check():
     assert record.message.startswith("promtool rejects prometheus.yml: not a valid duration string")
     assert "connection failed" in record.message
     lines = render(run, "docker compose")
-    assert lines[1].startswith("FAIL|F-FAIL-PROMETHEUS|promtool rejects prometheus.yml")
+    assert lines[0].startswith("FAIL|F-FAIL-PROMETHEUS|promtool rejects prometheus.yml")
     assert not any(line.startswith("WARN|") for line in lines)
 
 

@@ -113,6 +113,85 @@ def test_scrub_keeps_report_when_nothing_to_hide(secrets):
     assert scrub(report, secrets) == report
 
 
+def two_roots_run() -> VerifyRun:
+    """Exporter and Grafana both down: each root comes before the checks it blocked."""
+    run = VerifyRun()
+    run.settle("exporter", CheckFailed("exporter refused"))
+    run.settle("prometheus", None)
+    run.settle("rules", None)
+    for name in ("targets", "queries"):
+        run.records[name].blocked_by = "exporter"
+        run.settle(name, CheckBlocked(run.records["exporter"]))
+    run.settle("grafana", CheckFailed("grafana refused"))
+    for name in ("datasource", "dashboard"):
+        run.records[name].blocked_by = "grafana"
+        run.settle(name, CheckBlocked(run.records["grafana"]))
+    return run
+
+
+def test_each_check_once_root_first_then_what_it_blocked():
+    lines = render(two_roots_run(), COMPOSE)
+    block = [line for line in lines if line.split("|")[0] in ("PASS", "FAIL", "SKIP")]
+    assert [line.split("|")[1] for line in block] == [
+        "F-FAIL-EXPORTER",
+        "F-FAIL-TARGETS",
+        "F-FAIL-QUERIES",
+        "F-FAIL-GRAFANA",
+        "F-FAIL-DATASOURCE",
+        "F-FAIL-DASHBOARD",
+        "prometheus",
+        "rules",
+        "panels",
+        "slo",
+    ]
+    assert block[-1] == "SKIP|slo|not run"
+    assert "RESULT=FAIL" in lines
+
+
+def test_partial_run_says_so_and_not_selected_is_not_a_failure():
+    run = VerifyRun()
+    run.select({"exporter", "targets"})
+    run.settle("exporter", None)
+    run.settle("targets", None)
+    lines = render(run, COMPOSE)
+    assert f"RESULT=PASS (partial: 2 of {len(run.records)} checks selected)" in lines
+    assert "SKIP|grafana|not selected" in lines
+    assert "INFO|targets_ran_without=prometheus (not selected)" in lines
+    report = verdict(run, COMPOSE, "external")
+    assert report["result"] == "PASS"
+    assert report["partial"] is True
+    assert report["selection"]["selected"] == ["exporter", "targets"]
+
+
+def test_full_run_has_no_partial_note():
+    assert render(green_run(), COMPOSE)[-2] == "RESULT=PASS"
+    assert verdict(green_run(), COMPOSE, "x")["partial"] is False
+
+
+def test_external_mode_prints_verified_urls_and_no_docker():
+    urls = {
+        "exporter_url": "http://exp.example:19109",
+        "prometheus_url": "https://prom.example",
+        "grafana_url": "https://graf.example",
+    }
+    for name, code in (("exporter", "G-1"), ("prometheus", "G-2"), ("grafana", "G-4")):
+        run = VerifyRun()
+        run.settle(name, CheckFailed("down"))
+        nexts = [line for line in render(run, None, urls) if "|next: " in line]
+        assert nexts, code
+        assert not any(
+            "docker" in line or "$" in line.replace("$GRAFANA_AUTH", "") for line in nexts
+        )
+        assert not any("127.0.0.1" in line for line in nexts)
+    run = VerifyRun()
+    run.settle("exporter", CheckFailed("down"))
+    assert verdict(run, None, "external", urls)["triage"]["next_commands"] == [
+        "curl -fsS http://exp.example:19109/metrics | head -n 20"
+    ]
+    # compose mode keeps the compose commands
+    assert any("docker compose" in line for line in render(run, COMPOSE) if "|next: " in line)
+
+
 def test_slo_warning_is_a_warn_line_and_the_verdict_stands():
     run = green_run()
     run.records["slo"].warnings.append("error_rate=0.05 ratio breaches <0.01 (mode shadow) -> R-3")

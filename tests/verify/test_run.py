@@ -1,5 +1,7 @@
 """The polling, blocking and verdict rules every check relies on."""
 
+import time
+
 import httpx
 import pytest
 
@@ -124,3 +126,71 @@ def test_describe_timeout_names_the_request():
     request = httpx.Request("GET", "http://127.0.0.1:3000/api/health")
     line = describe(httpx.ReadTimeout("read timed out", request=request))
     assert line.startswith("GET http://127.0.0.1:3000/api/health: timed out")
+
+
+def test_unreachable_external_link_ends_after_the_grace_not_the_budget():
+    from fixtures.local_prometheus import free_loopback_port
+
+    url = f"http://127.0.0.1:{free_loopback_port()}/metrics"
+    run = VerifyRun(external=True)
+    ctx = context(run, "exporter")
+    assert ctx.record.budget_s == 10
+    started = time.monotonic()
+    with httpx.Client(timeout=1) as client, pytest.raises(CheckFailed) as failed:
+        ctx.poll(lambda: client.get(url).raise_for_status())
+    assert time.monotonic() - started < load_contract().unreachable_grace_s + 1
+    assert "unreachable external stack" in failed.value.message
+    assert "Connection refused" in failed.value.message
+
+
+def test_compose_mode_keeps_retrying_refused_connections_for_the_budget():
+    run = VerifyRun(external=False)
+    ctx = context(run, "exporter")
+    ctx.record.budget_s = load_contract().unreachable_grace_s + 1
+    request = httpx.Request("GET", "http://127.0.0.1:9/metrics")
+
+    def probe():
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    started = time.monotonic()
+    with pytest.raises(CheckFailed):
+        ctx.poll(probe)
+    assert time.monotonic() - started >= ctx.record.budget_s
+
+
+def test_a_link_that_answered_once_keeps_its_budget_in_external_mode():
+    # Grace is for "nothing there"; a service that answered is restarting, not absent.
+    run = VerifyRun(external=True)
+    ctx = context(run, "exporter")
+    ctx.record.budget_s = load_contract().unreachable_grace_s + 1
+    request = httpx.Request("GET", "http://127.0.0.1:9/metrics")
+    answers = iter([CheckFailed("HTTP 503")])
+
+    def probe():
+        raise next(answers, httpx.ConnectError("refused", request=request))
+
+    started = time.monotonic()
+    with pytest.raises(CheckFailed):
+        ctx.poll(probe)
+    assert time.monotonic() - started >= ctx.record.budget_s
+
+
+def test_budget_scale_multiplies_every_budget():
+    run = VerifyRun(budget_scale=3)
+    for check in load_contract().checks:
+        assert run.records[check.name].budget_s == check.budget_s * 3
+
+
+def test_selection_marks_the_rest_not_selected_and_names_missing_upstreams():
+    run = VerifyRun()
+    run.select({"queries"})
+    assert run.partial
+    assert run.selection_note == f"partial: 1 of {len(run.records)} checks selected"
+    assert run.records["exporter"].status == "not_selected"
+    assert run.records["queries"].unselected_upstream == ("targets",)
+    run.settle("queries", None)
+    assert run.passed
+    assert run.verify_code == "F-OK"
+    nothing = VerifyRun()
+    nothing.select(set())
+    assert not nothing.passed

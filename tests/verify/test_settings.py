@@ -65,3 +65,25 @@ def test_compose_files_follow_the_mode():
     assert offline.base_command(relative=True).startswith(
         "docker compose -p peaktrade-shadow-mvs --env-file .env -f compose/"
     )
+
+
+@pytest.mark.parametrize(
+    "value", ["127.0.0.1:9092", "localhost", "http://", "ftp://host:1", "http://h:port"]
+)
+def test_malformed_urls_are_refused(monkeypatch, value):
+    with pytest.raises(SettingsError, match="prometheus-url"):
+        Settings.from_values({"prometheus_url": value})
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "fast"])
+def test_budget_scale_must_be_a_positive_number(monkeypatch, value):
+    monkeypatch.setenv("SHADOW_MVS_BUDGET_SCALE", value)
+    with pytest.raises(SettingsError, match="budget-scale"):
+        Settings.from_values({})
+
+
+def test_budget_scale_from_flag_or_environment(monkeypatch):
+    assert Settings.from_values({}).budget_scale == 1.0
+    monkeypatch.setenv("SHADOW_MVS_BUDGET_SCALE", "2")
+    assert Settings.from_values({}).budget_scale == 2.0
+    assert Settings.from_values({"budget_scale": "3"}).budget_scale == 3.0
