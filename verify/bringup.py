@@ -7,7 +7,10 @@ reverse)."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
+
+import httpx
 
 from .compose import (
     ComposeProject,
@@ -18,6 +21,7 @@ from .compose import (
 )
 from .contract import load_contract
 from .settings import Settings
+from .waiting import GaveUp, bounded_poll
 
 # Which check a compose service's failure belongs to.
 SERVICE_CHECK = {"exporter": "exporter", "prometheus-local": "prometheus", "grafana": "grafana"}
@@ -97,3 +101,49 @@ def compose_logs(compose: ComposeProject, tail: int = 40) -> str:
 
 def compose_service_logs(compose: ComposeProject, service: str) -> str:
     return compose.run(f"logs --no-color --no-log-prefix {service}", check=False).stdout
+
+
+# Which check's budget bounds the warm-up of each endpoint after a bring-up.
+ENDPOINT_CHECK = {
+    "exporter_url": "exporter",
+    "prometheus_url": "prometheus",
+    "grafana_url": "grafana",
+}
+
+
+class _Settled(Exception):
+    """The caller's ``settled`` said the service will not come up: stop waiting."""
+
+
+def wait_answering(
+    urls: Mapping[str, str] | None = None,
+    scale: float = 1.0,
+    settled: Callable[[], bool] | None = None,
+) -> None:
+    """After a bring-up (``shadow-mvs up``, a recreated service): wait, within each component's
+    check budget, until every endpoint answers HTTP at all (any status). A verify against a
+    stack it did not start gives "connection refused" only a short grace, so whoever starts
+    the stack absorbs the start-up here. Raises EnvironmentProblem naming a silent endpoint.
+    ``settled()`` True (e.g. the container exited on purpose) ends the wait quietly."""
+
+    def check_settled(error: BaseException) -> None:
+        if settled is not None and settled():
+            raise _Settled from None
+
+    contract = load_contract()
+    with httpx.Client(timeout=contract.request_timeout_s, verify=False) as client:
+        for dest, url in (urls or contract.endpoints).items():
+            budget_s = contract.check(ENDPOINT_CHECK[dest]).budget_s * scale
+            try:
+                bounded_poll(
+                    lambda url=url: client.get(url),  # type: ignore[misc]
+                    budget_s=budget_s,
+                    interval_s=contract.retry_interval_s,
+                    retry_if=(httpx.TransportError,),
+                    what=f"{url} answering",
+                    on_error=check_settled,
+                )
+            except _Settled:
+                return
+            except GaveUp as gave_up:
+                raise EnvironmentProblem(str(gave_up)) from None

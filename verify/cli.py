@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import prod_shaped, suite_version
-from .bringup import StackStartError, port_in_use, preflight
+from .bringup import StackStartError, port_in_use, preflight, wait_answering
 from .causes import causes_routed_to
 from .compose import DOWN_ARGS, UP_ARGS, EnvironmentProblem, offline_image_present, require_docker
 from .contract import PACKAGE_DIR, REPO_ROOT
@@ -76,6 +76,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if result.returncode != 0:
         print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
         return EXIT_USAGE
+    # The verify that follows treats this stack as external (short grace on "connection
+    # refused"), so `up` returns only once every endpoint answers.
+    wait_answering(settings.urls)
     print(
         f"shadow-mvs: stack up in {time.monotonic() - started:.1f} s; "
         "next: shadow-mvs verify --stack=external",

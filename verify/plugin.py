@@ -1,5 +1,5 @@
 """pytest wiring of the verify run: check order, a marker per check, selection, the
-``check`` fixture, blocking, turning each test's outcome into its check record (one line,
+``shadow_mvs_check`` fixture, blocking, turning each test's outcome into its check record (one line,
 no traceback, for expected failures), and the exit code that follows the verdict. The
 reporter (verify/reporter.py) prints and writes what these records hold.
 
@@ -136,22 +136,24 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
 
 
 @pytest.fixture
-def check(request: pytest.FixtureRequest) -> CheckContext:
+def shadow_mvs_check(request: pytest.FixtureRequest) -> CheckContext:
     """The calling module's check context; raises CheckBlocked if an upstream check failed."""
     run = verify_run(request.config)
     name = check_name(request.node)
     if run is None or name is None:
-        pytest.fail("the `check` fixture is for verify/test_*.py modules that define CHECK")
+        pytest.fail(
+            "the `shadow_mvs_check` fixture is for verify/test_*.py modules that define CHECK"
+        )
     return run.context(load_contract().check(name))
 
 
 @pytest.fixture(scope="session")
-def contract() -> Contract:
+def shadow_mvs_contract() -> Contract:
     return load_contract()
 
 
 @pytest.fixture(scope="session")
-def mode(request: pytest.FixtureRequest) -> str:
+def shadow_mvs_mode(request: pytest.FixtureRequest) -> str:
     run = verify_run(request.config)
     return run.mode if run else load_contract().stack["default_mode"]
 

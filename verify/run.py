@@ -1,9 +1,9 @@
 """One verify run: a record per check, bounded polling, blocking, and the verdict.
 
-A check module asks the ``check`` fixture for its ``CheckContext`` and calls ``poll`` with
-a probe. The probe raises ``CheckFailed`` (or lets an HTTP error escape) until the link it
-checks is healthy; ``poll`` retries quietly within the check's budget from the contract and,
-on timeout, fails with the *last underlying error*, never a bare "timed out".
+A check module asks the ``shadow_mvs_check`` fixture for its ``CheckContext`` and calls
+``poll`` with a probe. The probe raises ``CheckFailed`` (or lets an HTTP error escape) until
+the link it checks is healthy; ``poll`` retries quietly within the check's budget from the
+contract and, on timeout, fails with the *last underlying error*, never a bare "timed out".
 """
 
 from __future__ import annotations
@@ -304,7 +304,12 @@ class VerifyRun:
         if not found:
             return None
         first = found[0]
-        detail = f"{first.detail}; {last}" if last else first.detail
+        if not first.cause:
+            last = f"{first.detail}; {last}" if last else first.detail
+        elif (error := first.facts.get("error", "")) and error[-40:] in last:
+            # The dead service logged the error the preflight found: say so, once.
+            last = f"{last.split(':')[0]}, its log says the same"
+        detail = last
         return CheckFailed(detail, cause=first.cause, facts=first.facts, retryable=False)
 
     def _final_state(self, record: CheckRecord) -> BaseException | None:

@@ -138,7 +138,7 @@ class ServiceWatch:
             return None
         log = self._runner(f"logs --no-color --no-log-prefix --tail 60 {service}")
         failed = CheckFailed(
-            f"compose service {service}: {state.status or state.state}",
+            "",  # the sentence says it all: state, exit code, the telling log line
             cause=cause_for_service(service).id,
             facts={
                 "state": state.described,

@@ -13,12 +13,15 @@ CHECK = "dashboard"
 
 
 def test_dashboard_provisioned(
-    check: CheckContext, stack: Stack, grafana: GrafanaClient, contract: Contract
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_grafana: GrafanaClient,
+    shadow_mvs_contract: Contract,
 ) -> None:
-    want = contract.dashboard
+    want = shadow_mvs_contract.dashboard
 
     def probe() -> dict[str, Any]:
-        hits = grafana.get_json("/api/search", type="dash-db", dashboardUIDs=want["uid"])
+        hits = shadow_mvs_grafana.get_json("/api/search", type="dash-db", dashboardUIDs=want["uid"])
         if not hits:
             raise CheckFailed(
                 f"dashboard uid {want['uid']} not found by /api/search",
@@ -33,7 +36,7 @@ def test_dashboard_provisioned(
                 cause="dashboard_misplaced",
                 facts={"uid": want["uid"]},
             )
-        meta = grafana.get_json(f"/api/dashboards/uid/{want['uid']}")["meta"]
+        meta = shadow_mvs_grafana.get_json(f"/api/dashboards/uid/{want['uid']}")["meta"]
         if not meta.get("provisioned"):
             raise CheckFailed(
                 f"dashboard {want['uid']} exists but is not file-provisioned",
@@ -48,6 +51,6 @@ def test_dashboard_provisioned(
             )
         return hit
 
-    hit = check.poll(probe)
-    check.passed(f"{hit['uid']} in folder {hit['folderTitle']}, provisioned")
-    check.evidence("dashboard_uid", f"{hit['uid']} folder={hit['folderTitle']}")
+    hit = shadow_mvs_check.poll(probe)
+    shadow_mvs_check.passed(f"{hit['uid']} in folder {hit['folderTitle']}, provisioned")
+    shadow_mvs_check.evidence("dashboard_uid", f"{hit['uid']} folder={hit['folderTitle']}")

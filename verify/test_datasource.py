@@ -11,22 +11,23 @@ from verify.run import CheckContext, CheckFailed
 from verify.settings import Settings
 
 CHECK = "datasource"
+PERMANENT_HEALTH_ERRORS = ("x509:", "401 Unauthorized", "403 Forbidden")
 
 
 def test_default_datasource_is_prometheus_local(
-    check: CheckContext,
-    stack: Stack,
-    grafana: GrafanaClient,
-    contract: Contract,
-    settings: Settings,
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_grafana: GrafanaClient,
+    shadow_mvs_contract: Contract,
+    shadow_mvs_settings: Settings,
 ) -> None:
     # The URL comes from the environment (a prod stack's datasource URL is its own).
-    want = {**contract.datasource, "url": settings.datasource_url}
+    want = {**shadow_mvs_contract.datasource, "url": shadow_mvs_settings.datasource_url}
 
     def probe() -> dict[str, Any]:
-        default = grafana.default_datasource()
+        default = shadow_mvs_grafana.default_datasource()
         if default is None:
-            names = [ds["name"] for ds in grafana.datasources()]
+            names = [ds["name"] for ds in shadow_mvs_grafana.datasources()]
             raise CheckFailed(
                 f"no default datasource (have {names})",
                 cause="datasource_not_default",
@@ -48,18 +49,23 @@ def test_default_datasource_is_prometheus_local(
                 cause="datasource_off_contract",
                 retryable=False,
             )
-        health = grafana.get_json(f"/api/datasources/uid/{want['uid']}/health")
+        health = shadow_mvs_grafana.datasource_health(want["uid"])
         if health.get("status") != "OK":
+            message = str(health.get("message"))
             raise CheckFailed(
-                f"datasource health: {health.get('message')}",
+                f"datasource health: {message}",
                 cause="datasource_unhealthy",
                 facts={"uid": want["uid"], "url": default["url"]},
+                # A certificate or a refused credential does not heal with warm-up.
+                retryable=not any(word in message for word in PERMANENT_HEALTH_ERRORS),
             )
         return default
 
-    default = check.poll(probe)
-    check.passed(f"{default['name']} uid={default['uid']} default url={default['url']} health=OK")
-    check.evidence(
+    default = shadow_mvs_check.poll(probe)
+    shadow_mvs_check.passed(
+        f"{default['name']} uid={default['uid']} default url={default['url']} health=OK"
+    )
+    shadow_mvs_check.evidence(
         "datasource",
         f"name={default['name']} uid={default['uid']} url={default['url']} default=true",
     )

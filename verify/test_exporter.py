@@ -17,19 +17,19 @@ CHECK = "exporter"
 
 
 def test_exporter_serves_contract_families(
-    check: CheckContext,
-    stack: Stack,
-    http_client: httpx.Client,
-    settings: Settings,
-    contract: Contract,
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_http: httpx.Client,
+    shadow_mvs_settings: Settings,
+    shadow_mvs_contract: Contract,
 ) -> None:
-    url = f"{settings.exporter_url}/metrics"
+    url = f"{shadow_mvs_settings.exporter_url}/metrics"
 
     def probe() -> ExpositionReport:
-        response = http_client.get(url)
+        response = shadow_mvs_http.get(url)
         response.raise_for_status()
         try:
-            report = inspect_exposition(response.text, contract)
+            report = inspect_exposition(response.text, shadow_mvs_contract)
         except ValueError as error:
             raise CheckFailed(
                 f"{type(error).__name__}: {error}", cause="not_exposition", facts={"url": url}
@@ -44,8 +44,9 @@ def test_exporter_serves_contract_families(
         return report
 
     def reconcile() -> dict[str, Any]:
-        snapshot_url = f"{settings.exporter_url}{contract.raw['exporter']['snapshot_path']}"
-        response = http_client.get(snapshot_url)
+        snapshot_path = shadow_mvs_contract.raw["exporter"]["snapshot_path"]
+        snapshot_url = f"{shadow_mvs_settings.exporter_url}{snapshot_path}"
+        response = shadow_mvs_http.get(snapshot_url)
         response.raise_for_status()
         snapshot: dict[str, Any] = response.json()
         diff = {
@@ -64,14 +65,16 @@ def test_exporter_serves_contract_families(
             )
         return snapshot
 
-    report = check.poll(probe)
-    snapshot = check.poll(reconcile)
-    check.passed(
+    report = shadow_mvs_check.poll(probe)
+    snapshot = shadow_mvs_check.poll(reconcile)
+    shadow_mvs_check.passed(
         f"{len(report.families)} families, {report.series} series, "
         f"ledger {snapshot['ledger_lines']} lines = counters"
     )
-    check.evidence("exporter", f"{url} families={len(report.families)} series={report.series}")
-    check.evidence(
+    shadow_mvs_check.evidence(
+        "exporter", f"{url} families={len(report.families)} series={report.series}"
+    )
+    shadow_mvs_check.evidence(
         "ledger",
         f"lines={snapshot['ledger_lines']} per_stage_counts_match=true "
         f"fees={snapshot.get('fees', 'n/a')} fees_match=true",

@@ -8,19 +8,23 @@ from verify.run import CheckContext, CheckFailed
 CHECK = "grafana"
 
 
-def test_grafana_healthy(check: CheckContext, stack: Stack, grafana: GrafanaClient) -> None:
+def test_grafana_healthy(
+    shadow_mvs_check: CheckContext, shadow_mvs_stack: Stack, shadow_mvs_grafana: GrafanaClient
+) -> None:
     def probe() -> dict[str, str]:
-        response = grafana.health()
+        response = shadow_mvs_grafana.health()
         body = response.json()
         if response.status_code != 200 or body.get("database") != "ok":
             raise CheckFailed(
-                f"{grafana.base_url}/api/health answered HTTP "
+                f"{shadow_mvs_grafana.base_url}/api/health answered HTTP "
                 f"{response.status_code} database={body.get('database')}"
             )
         return body
 
-    health = check.poll(probe)
+    health = shadow_mvs_check.poll(probe)
     version = health.get("version", "unknown")
-    check.version("grafana", version)
-    check.passed(f"database=ok version={version}")
-    check.evidence("grafana", f"{grafana.base_url} version={version} database=ok")
+    shadow_mvs_check.version("grafana", version)
+    shadow_mvs_check.passed(f"database=ok version={version}")
+    shadow_mvs_check.evidence(
+        "grafana", f"{shadow_mvs_grafana.base_url} version={version} database=ok"
+    )

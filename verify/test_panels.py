@@ -14,19 +14,19 @@ CHECK = "panels"
 
 
 def test_every_panel_returns_data(
-    check: CheckContext,
-    stack: Stack,
-    grafana: GrafanaClient,
-    prometheus: PrometheusConnect,
-    contract: Contract,
-    mode: str,
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_grafana: GrafanaClient,
+    shadow_mvs_prometheus: PrometheusConnect,
+    shadow_mvs_contract: Contract,
+    shadow_mvs_mode: str,
 ) -> None:
-    ds_uid = contract.datasource["uid"]
-    variables = {**contract.variables, "mode": mode}
+    ds_uid = shadow_mvs_contract.datasource["uid"]
+    variables = {**shadow_mvs_contract.variables, "mode": shadow_mvs_mode}
 
     def probe() -> tuple[int, int]:
-        path = f"/api/dashboards/uid/{contract.dashboard['uid']}"
-        dashboard = grafana.get_json(path)["dashboard"]
+        path = f"/api/dashboards/uid/{shadow_mvs_contract.dashboard['uid']}"
+        dashboard = shadow_mvs_grafana.get_json(path)["dashboard"]
         if leftovers := leftover_inputs(dashboard):
             raise CheckFailed(
                 f"dashboard keeps import leftovers: {leftovers}",
@@ -43,7 +43,7 @@ def test_every_panel_returns_data(
                     retryable=False,
                 )
         for query in queries:
-            if not prometheus.custom_query(query.expr):
+            if not shadow_mvs_prometheus.custom_query(query.expr):
                 raise CheckFailed(
                     f"panel {query.panel!r} ({query.ref_id}) empty in Prometheus: {query.expr}",
                     cause="panel_empty",
@@ -62,7 +62,7 @@ def test_every_panel_returns_data(
                 for i, q in enumerate(queries)
             ],
         }
-        response = grafana.post_json("/api/ds/query", body)
+        response = shadow_mvs_grafana.post_json("/api/ds/query", body)
         results = response.json().get("results", {})
         for i, query in enumerate(queries):
             result = results.get(f"{query.ref_id}{i}", {})
@@ -81,6 +81,10 @@ def test_every_panel_returns_data(
                 )
         return len({q.panel for q in queries}), len(queries)
 
-    panels, count = check.poll(probe)
-    check.passed(f"{panels} panels, {count} queries with data via Prometheus and Grafana")
-    check.evidence("panels", f"panels={panels} queries={count} datasource={ds_uid} mode={mode}")
+    panels, count = shadow_mvs_check.poll(probe)
+    shadow_mvs_check.passed(
+        f"{panels} panels, {count} queries with data via Prometheus and Grafana"
+    )
+    shadow_mvs_check.evidence(
+        "panels", f"panels={panels} queries={count} datasource={ds_uid} mode={shadow_mvs_mode}"
+    )

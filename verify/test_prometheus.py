@@ -10,19 +10,22 @@ CHECK = "prometheus"
 
 
 def test_prometheus_ready(
-    check: CheckContext, stack: Stack, http_client: httpx.Client, settings: Settings
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_http: httpx.Client,
+    shadow_mvs_settings: Settings,
 ) -> None:
-    url = settings.prometheus_url
+    url = shadow_mvs_settings.prometheus_url
 
     def probe() -> str:
-        ready = http_client.get(f"{url}/-/ready")
+        ready = shadow_mvs_http.get(f"{url}/-/ready")
         if ready.status_code != 200:
             raise CheckFailed(f"{url}/-/ready answered HTTP {ready.status_code}")
-        build = http_client.get(f"{url}/api/v1/status/buildinfo")
+        build = shadow_mvs_http.get(f"{url}/api/v1/status/buildinfo")
         build.raise_for_status()
         return str(build.json()["data"]["version"])
 
-    version = check.poll(probe)
-    check.version("prometheus", version)
-    check.passed(f"ready, version {version}")
-    check.evidence("prometheus", f"{url} ready version={version}")
+    version = shadow_mvs_check.poll(probe)
+    shadow_mvs_check.version("prometheus", version)
+    shadow_mvs_check.passed(f"ready, version {version}")
+    shadow_mvs_check.evidence("prometheus", f"{url} ready version={version}")

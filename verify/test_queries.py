@@ -16,51 +16,64 @@ CHECK = "queries"
 
 
 def test_golden_queries_non_empty(
-    check: CheckContext,
-    stack: Stack,
-    prometheus: PrometheusConnect,
-    http_client: httpx.Client,
-    settings: Settings,
-    contract: Contract,
-    mode: str,
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_prometheus: PrometheusConnect,
+    shadow_mvs_http: httpx.Client,
+    shadow_mvs_settings: Settings,
+    shadow_mvs_contract: Contract,
+    shadow_mvs_mode: str,
 ) -> None:
-    job = contract.prometheus["job"]
-    up_query = contract.golden_query("up", mode)
-    stage_query = contract.golden_query("stage", mode)
+    job = shadow_mvs_contract.prometheus["job"]
+    up_query = shadow_mvs_contract.golden_query("up", shadow_mvs_mode)
+    stage_query = shadow_mvs_contract.golden_query("stage", shadow_mvs_mode)
 
     def probe() -> tuple[int, int]:
-        up = prometheus.custom_query(up_query)
+        up = shadow_mvs_prometheus.custom_query(up_query)
         if not up or float(up[0]["value"][1]) != 1:
             raise CheckFailed(f"{up_query} returned {up or 'nothing'}, expected 1")
-        stages = prometheus.custom_query(stage_query)
+        stages = shadow_mvs_prometheus.custom_query(stage_query)
         if not stages:
             raise CheckFailed(f"stage query empty: {stage_query}", cause="empty")
-        for label in contract.forbidden_labels:
-            if leaked := prometheus.custom_query(f'count({{job="{job}", {label}!=""}})'):
+        for label in shadow_mvs_contract.forbidden_labels:
+            if leaked := shadow_mvs_prometheus.custom_query(f'count({{job="{job}", {label}!=""}})'):
                 raise CheckFailed(
                     f"{leaked[0]['value'][1]} series carry forbidden label {label}",
                     cause="cardinality",
                     retryable=False,
                 )
-        total = int(float(prometheus.custom_query(f'count({{job="{job}"}})')[0]["value"][1]))
-        if total > contract.max_series:
+        total = int(
+            float(shadow_mvs_prometheus.custom_query(f'count({{job="{job}"}})')[0]["value"][1])
+        )
+        if total > shadow_mvs_contract.max_series:
             raise CheckFailed(
-                f'job="{job}" has {total} series, budget {contract.max_series}',
+                f'job="{job}" has {total} series, budget {shadow_mvs_contract.max_series}',
                 cause="cardinality",
                 retryable=False,
             )
         return len(stages), total
 
     try:
-        stage_series, total = check.poll(probe)
+        stage_series, total = shadow_mvs_check.poll(probe)
     except CheckFailed as failed:
         if failed.cause != "empty":
             raise
-        raise explain(check, failed, prometheus, http_client, settings, contract, mode) from None
-    check.passed(f"up=1, stage query {stage_series} series (mode={mode}), {total} job series")
-    check.evidence(
+        raise explain(
+            shadow_mvs_check,
+            failed,
+            shadow_mvs_prometheus,
+            shadow_mvs_http,
+            shadow_mvs_settings,
+            shadow_mvs_contract,
+            shadow_mvs_mode,
+        ) from None
+    shadow_mvs_check.passed(
+        f"up=1, stage query {stage_series} series (mode={shadow_mvs_mode}), {total} job series"
+    )
+    shadow_mvs_check.evidence(
         "queries",
-        f"up=1 stage_series={stage_series} mode={mode} job_series={total}/{contract.max_series}",
+        f"up=1 stage_series={stage_series} mode={shadow_mvs_mode} "
+        f"job_series={total}/{shadow_mvs_contract.max_series}",
     )
 
 
@@ -84,7 +97,7 @@ def explain(
     for item in probes:
         check.evidence(f"g7_{item.name}", item.evidence)
     return CheckFailed(
-        f"stage query empty — {first_failure_detail(probes)} ({failed.message})",
+        f"{first_failure_detail(probes)} ({failed.message.removeprefix(f'{failed.sentence} — ')})",
         cause="empty",
         retryable=False,
     )

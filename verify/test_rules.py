@@ -16,23 +16,25 @@ NEVER = "0001-01-01T00:00:00Z"  # Prometheus's lastEvaluation before the first r
 
 
 def test_alert_rules_loaded_and_healthy(
-    check: CheckContext,
-    stack: Stack,
-    http_client: httpx.Client,
-    settings: Settings,
-    contract: Contract,
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_http: httpx.Client,
+    shadow_mvs_settings: Settings,
+    shadow_mvs_contract: Contract,
 ) -> None:
-    group_name = contract.prometheus["rule_group"]
-    wanted = set(contract.prometheus["alerts"])
+    group_name = shadow_mvs_contract.prometheus["rule_group"]
+    wanted = set(shadow_mvs_contract.prometheus["alerts"])
 
     def probe() -> dict[str, Any]:
-        response = http_client.get(f"{settings.prometheus_url}/api/v1/rules")
+        response = shadow_mvs_http.get(f"{shadow_mvs_settings.prometheus_url}/api/v1/rules")
         response.raise_for_status()
         groups = response.json()["data"]["groups"]
         group = next((g for g in groups if g["name"] == group_name), None)
         if group is None:
             names = [g["name"] for g in groups]
-            raise rules_not_loaded(http_client, settings.prometheus_url, group_name, names)
+            raise rules_not_loaded(
+                shadow_mvs_http, shadow_mvs_settings.prometheus_url, group_name, names
+            )
         alerts = {r["name"] for r in group["rules"] if r["type"] == "alerting"}
         if missing := sorted(wanted - alerts):
             raise CheckFailed(
@@ -50,14 +52,14 @@ def test_alert_rules_loaded_and_healthy(
             raise CheckFailed(f"unhealthy rules: {unhealthy}")
         return group
 
-    group = check.poll(probe)
+    group = shadow_mvs_check.poll(probe)
     firing = sorted({r["name"] for r in group["rules"] if r.get("state") == "firing"})
-    check.passed(
+    shadow_mvs_check.passed(
         f"group {group_name}: {len(group['rules'])} rules healthy, firing {firing or 'none'}"
     )
     # remote-write topology: the backend's Prometheus-compatible rules API is its ruler.
-    api = "ruler" if settings.topology == "remote-write" else "rules-api"
-    check.evidence(
+    api = "ruler" if shadow_mvs_settings.topology == "remote-write" else "rules-api"
+    shadow_mvs_check.evidence(
         "rules",
         f"path={api} group={group_name} rules={len(group['rules'])} health=ok "
         f"firing={','.join(firing) or 'none'}",

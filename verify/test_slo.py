@@ -23,25 +23,27 @@ CHECK = "slo"
 
 
 def test_session_meets_its_slos(
-    check: CheckContext,
-    stack: Stack,
-    prometheus: PrometheusConnect,
-    http_client: httpx.Client,
-    settings: Settings,
-    contract: Contract,
-    mode: str,
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_prometheus: PrometheusConnect,
+    shadow_mvs_http: httpx.Client,
+    shadow_mvs_settings: Settings,
+    shadow_mvs_contract: Contract,
+    shadow_mvs_mode: str,
     request: pytest.FixtureRequest,
 ) -> None:
     run = verify_run(request.config)
     # With a red check already, the SLOs are context: judge what is there, do not wait.
     wait_for_volume = run is None or run.first_failure is None
-    volume_query = contract.slo_volume_query(mode)
+    volume_query = shadow_mvs_contract.slo_volume_query(shadow_mvs_mode)
 
     def judge() -> list[SloResult]:
-        results = evaluate_slos(prometheus.custom_query, contract, mode)
+        results = evaluate_slos(
+            shadow_mvs_prometheus.custom_query, shadow_mvs_contract, shadow_mvs_mode
+        )
         if missing := [r.objective.name for r in results if r.value is None]:
             raise CheckFailed(
-                f"no data for SLO(s) {', '.join(missing)} over {contract.slo_window}",
+                f"no data for SLO(s) {', '.join(missing)} over {shadow_mvs_contract.slo_window}",
                 cause="no_data",
             )
         return results
@@ -49,53 +51,56 @@ def test_session_meets_its_slos(
     def probe() -> list[SloResult]:
         results = judge()
         volume = window_volume()
-        if wait_for_volume and 0 < volume < contract.slo_min_events:
+        if wait_for_volume and 0 < volume < shadow_mvs_contract.slo_min_events:
             raise CheckFailed(
-                f"the {contract.slo_window} window holds {volume:.0f} pipeline events, "
-                f"fewer than min_events={contract.slo_min_events}",
+                f"the {shadow_mvs_contract.slo_window} window holds {volume:.0f} pipeline events, "
+                f"fewer than min_events={shadow_mvs_contract.slo_min_events}",
                 cause="warming",
             )
         return results
 
     def window_volume() -> float:
-        samples = prometheus.custom_query(volume_query)
+        samples = shadow_mvs_prometheus.custom_query(volume_query)
         return float(samples[0]["value"][1]) if samples else 0.0
 
     def rules() -> list[dict[str, Any]]:
-        response = http_client.get(f"{settings.prometheus_url}/api/v1/rules")
+        response = shadow_mvs_http.get(f"{shadow_mvs_settings.prometheus_url}/api/v1/rules")
         response.raise_for_status()
         groups: list[dict[str, Any]] = response.json()["data"]["groups"]
         return groups
 
     try:
-        results = check.poll(probe)
+        results = shadow_mvs_check.poll(probe)
     except CheckFailed as failed:
         if failed.cause == "warming":
             # A sparse session: judge what there is, and say the ratios are noisy.
-            check.warn(f"{failed.message}; judged anyway, ratios are noisy")
+            shadow_mvs_check.warn(f"{failed.message}; judged anyway, ratios are noisy")
             results = judge()
-        elif failed.cause == "no_data" and not settings.slo_gate:
-            check.warn(f"{failed.message}; the SLOs were not judged")
-            check.passed("no SLO data (WARN)")
+        elif failed.cause == "no_data" and not shadow_mvs_settings.slo_gate:
+            shadow_mvs_check.warn(f"{failed.message}; the SLOs were not judged")
+            shadow_mvs_check.passed("no SLO data (WARN)")
             return
         else:
             raise
-    gate = "on" if settings.slo_gate else "off"
-    check.evidence(
+    gate = "on" if shadow_mvs_settings.slo_gate else "off"
+    shadow_mvs_check.evidence(
         "slo_window",
-        f"{contract.slo_window} events={window_volume():.0f} mode={mode} gate={gate}",
+        f"{shadow_mvs_contract.slo_window} events={window_volume():.0f} "
+        f"mode={shadow_mvs_mode} gate={gate}",
     )
-    check.info("slo_volume_promql", volume_query)
+    shadow_mvs_check.info("slo_volume_promql", volume_query)
     for result in results:
-        check.evidence(f"slo_{result.objective.name}", result.evidence())
-        check.info(f"slo_{result.objective.name}_promql", result.promql)
-    alerts = evaluate_alerts(check.poll(rules), prometheus.custom_query, mode)
+        shadow_mvs_check.evidence(f"slo_{result.objective.name}", result.evidence())
+        shadow_mvs_check.info(f"slo_{result.objective.name}_promql", result.promql)
+    alerts = evaluate_alerts(
+        shadow_mvs_check.poll(rules), shadow_mvs_prometheus.custom_query, shadow_mvs_mode
+    )
     would_fire, active = alert_summary(alerts)
-    check.evidence("alerts_would_fire", would_fire)
-    check.evidence("alerts_active", active)
+    shadow_mvs_check.evidence("alerts_would_fire", would_fire)
+    shadow_mvs_check.evidence("alerts_active", active)
 
     breaches = [r for r in results if r.breached]
-    if breaches and settings.slo_gate:
+    if breaches and shadow_mvs_settings.slo_gate:
         first, *rest = breaches
         also = f"; also {', '.join(r.sentence() for r in rest)}" if rest else ""
         raise CheckFailed(
@@ -104,12 +109,13 @@ def test_session_meets_its_slos(
             retryable=False,
         )
     for breach in breaches:
-        check.warn(
+        shadow_mvs_check.warn(
             f"{breach.sentence()} (shadow-mvs explain {breach.objective.r_node}; "
             "--slo-gate fails the run)"
         )
     met = len(results) - len(breaches)
-    check.passed(
-        f"{met}/{len(results)} SLOs met over {contract.slo_window} (mode {mode}, gate {gate})"
+    shadow_mvs_check.passed(
+        f"{met}/{len(results)} SLOs met over {shadow_mvs_contract.slo_window} "
+        f"(mode {shadow_mvs_mode}, gate {gate})"
         + (f", {len(breaches)} breach(es) WARN" if breaches else "")
     )

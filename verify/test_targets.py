@@ -22,24 +22,24 @@ CHECK = "targets"
 
 
 def test_shadow_mvs_target_up(
-    check: CheckContext,
-    stack: Stack,
-    prometheus: PrometheusConnect,
-    http_client: httpx.Client,
-    settings: Settings,
-    contract: Contract,
+    shadow_mvs_check: CheckContext,
+    shadow_mvs_stack: Stack,
+    shadow_mvs_prometheus: PrometheusConnect,
+    shadow_mvs_http: httpx.Client,
+    shadow_mvs_settings: Settings,
+    shadow_mvs_contract: Contract,
 ) -> None:
-    job = contract.prometheus["job"]
-    address = settings.scrape_target
-    want_interval_s = float(contract.prometheus["scrape_interval_s"])
+    job = shadow_mvs_contract.prometheus["job"]
+    address = shadow_mvs_settings.scrape_target
+    want_interval_s = float(shadow_mvs_contract.prometheus["scrape_interval_s"])
 
     def probe() -> dict[str, Any]:
-        active = prometheus.get_targets(state="active")["activeTargets"]
+        active = shadow_mvs_prometheus.get_targets(state="active")["activeTargets"]
         ours = [t for t in active if t["labels"].get("job") == job]
         if not ours:
             jobs = sorted({t["labels"].get("job", "?") for t in active})
             # The loaded config says whether discovery is still warming up or the job is absent.
-            loaded = loaded_scrape_jobs(http_client, settings.prometheus_url)
+            loaded = loaded_scrape_jobs(shadow_mvs_http, shadow_mvs_settings.prometheus_url)
             raise CheckFailed(
                 f'no active target for job="{job}" (jobs seen: {jobs or "none"})',
                 cause="scrape_job_missing",
@@ -68,26 +68,29 @@ def test_shadow_mvs_target_up(
             )
         return target
 
-    topology = settings.topology
+    topology = shadow_mvs_settings.topology
     if topology == "auto":
-        topology = check.poll(
+        topology = shadow_mvs_check.poll(
             lambda: (
                 "scrape"
-                if backend_scrapes(http_client, settings.prometheus_url, job)
+                if backend_scrapes(shadow_mvs_http, shadow_mvs_settings.prometheus_url, job)
                 else "remote-write"
             )
         )
     if topology == "remote-write":
-        proof = check.poll(
+        proof = shadow_mvs_check.poll(
             lambda: prove_remote_written_scrape(
-                prometheus, job, address, contract.prometheus["scrape_interval_s"]
+                shadow_mvs_prometheus,
+                job,
+                address,
+                shadow_mvs_contract.prometheus["scrape_interval_s"],
             )
         )
-        check.passed(
+        shadow_mvs_check.passed(
             f'job="{job}" {address} up=1 via remote-write, newest sample {proof.age_s:.1f} s old'
         )
-        check.evidence("targets", proof.evidence(job))
+        shadow_mvs_check.evidence("targets", proof.evidence(job))
         return
-    target = check.poll(probe)
-    check.passed(f'job="{job}" {target["scrapeUrl"]} UP')
-    check.evidence("targets", f"path=targets-api job={job} instance={address} health=up")
+    target = shadow_mvs_check.poll(probe)
+    shadow_mvs_check.passed(f'job="{job}" {target["scrapeUrl"]} UP')
+    shadow_mvs_check.evidence("targets", f"path=targets-api job={job} instance={address} health=up")

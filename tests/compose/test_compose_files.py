@@ -36,9 +36,11 @@ FILE_SETS = {
 
 
 @pytest.mark.parametrize("files", FILE_SETS.values(), ids=FILE_SETS.keys())
-def test_file_set_is_valid_and_safe(compose_config: ComposeConfig, contract: Contract, files):
+def test_file_set_is_valid_and_safe(
+    compose_config: ComposeConfig, shadow_mvs_contract: Contract, files
+):
     config = compose_config(files)
-    assert checks.compose_problems(config, contract.project) == []
+    assert checks.compose_problems(config, shadow_mvs_contract.project) == []
 
 
 @pytest.mark.parametrize(
@@ -63,10 +65,13 @@ def test_base_uses_host_gateway_bridge(compose_config: ComposeConfig):
 
 
 def test_compose_mounts_the_contract_files(
-    compose_config: ComposeConfig, contract: Contract, repo_root: Path
+    compose_config: ComposeConfig, shadow_mvs_contract: Contract, repo_root: Path
 ):
     for files in (BASE, FILE_SETS["base+host-network+offline"]):
-        assert checks.contract_mount_problems(compose_config(files), contract, repo_root) == []
+        assert (
+            checks.contract_mount_problems(compose_config(files), shadow_mvs_contract, repo_root)
+            == []
+        )
 
 
 @pytest.mark.parametrize("override", [[], [HOST_NETWORK]], ids=["published", "host-network"])
@@ -78,7 +83,7 @@ def test_standin_sees_what_grafana_sees(compose_config: ComposeConfig, override)
     assert standin["environment"] == grafana["environment"]
 
 
-def test_mini_stack_is_the_g8_variant(compose_config: ComposeConfig, contract: Contract):
+def test_mini_stack_is_the_g8_variant(compose_config: ComposeConfig, shadow_mvs_contract: Contract):
     services = compose_config([MINI_STACK])["services"]
     assert set(services) == {"prometheus", "grafana"}
     assert services["prometheus"]["networks"].keys() == services["grafana"]["networks"].keys()
@@ -86,7 +91,9 @@ def test_mini_stack_is_the_g8_variant(compose_config: ComposeConfig, contract: C
     docs = [yaml.safe_load(p.read_text()) for p in sorted(datasource_dir.glob("*.y*ml"))]
     assert len(docs) == 1
     assert (
-        checks.datasource_problems(docs[0], contract, url=contract.datasource["mini_stack_url"])
+        checks.datasource_problems(
+            docs[0], shadow_mvs_contract, url=shadow_mvs_contract.datasource["mini_stack_url"]
+        )
         == []
     )
 
@@ -139,14 +146,18 @@ def broken(config: dict[str, Any], service: str, **changes: Any) -> dict[str, An
     return config
 
 
-def test_compose_checks_catch_their_faults(compose_config: ComposeConfig, contract: Contract):
+def test_compose_checks_catch_their_faults(
+    compose_config: ComposeConfig, shadow_mvs_contract: Contract
+):
     base = compose_config(BASE)
     wide_port = [{"host_ip": "0.0.0.0", "published": "3000", "target": 3000}]
     assert "published on 0.0.0.0" in " ".join(
-        checks.compose_problems(broken(base, "grafana", ports=wide_port), contract.project)
+        checks.compose_problems(
+            broken(base, "grafana", ports=wide_port), shadow_mvs_contract.project
+        )
     )
     assert "init is not true" in " ".join(
-        checks.compose_problems(broken(base, "exporter", init=False), contract.project)
+        checks.compose_problems(broken(base, "exporter", init=False), shadow_mvs_contract.project)
     )
     assert "project name" in " ".join(checks.compose_problems(base, "other-project"))
 
@@ -179,11 +190,11 @@ def test_offline_check_catches_its_faults(compose_config: ComposeConfig):
 
 
 def test_mount_check_catches_a_wrong_provisioning_dir(
-    compose_config: ComposeConfig, contract: Contract, repo_root: Path
+    compose_config: ComposeConfig, shadow_mvs_contract: Contract, repo_root: Path
 ):
     config = compose_config([MINI_STACK])
     # The mini-stack mounts its own datasource directory: wrong for the known-good pairing.
     known_good = copy.deepcopy(compose_config(BASE))
     known_good["services"]["grafana"]["volumes"] = config["services"]["grafana"]["volumes"]
-    problems = checks.contract_mount_problems(known_good, contract, repo_root)
+    problems = checks.contract_mount_problems(known_good, shadow_mvs_contract, repo_root)
     assert any(checks.DATASOURCE_MOUNT in p for p in problems), problems

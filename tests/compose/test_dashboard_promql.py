@@ -27,16 +27,18 @@ EXPRS = dashboard_exprs()
 
 
 @pytest.mark.parametrize(("title", "expr"), EXPRS, ids=[f"{t}:{e[:30]}" for t, e in EXPRS])
-def test_panel_query_is_valid_promql(scratch_prometheus_url: str, contract: Contract, title, expr):
-    query = checks.substitute_variables(expr, contract.variables)
+def test_panel_query_is_valid_promql(
+    scratch_prometheus_url: str, shadow_mvs_contract: Contract, title, expr
+):
+    query = checks.substitute_variables(expr, shadow_mvs_contract.variables)
     assert "$" not in query, f"panel {title!r}: unresolved variable in {query}"
     answer = evaluate(scratch_prometheus_url, query)
     assert answer["status"] == "success", f"panel {title!r}: {answer.get('error')} in {query}"
 
 
-def test_variable_queries_select_a_real_family(contract: Contract, repo_root: Path):
-    doc = json.loads((repo_root / contract.dashboard["file"]).read_text())
-    families = {f.name for f in contract.families}
+def test_variable_queries_select_a_real_family(shadow_mvs_contract: Contract, repo_root: Path):
+    doc = json.loads((repo_root / shadow_mvs_contract.dashboard["file"]).read_text())
+    families = {f.name for f in shadow_mvs_contract.families}
     for var in doc["templating"]["list"]:
         metric = var["query"]["query"].removeprefix("label_values(").split("{")[0].split(",")[0]
         assert metric in families, var["name"]
@@ -50,6 +52,8 @@ def test_a_broken_query_is_reported(scratch_prometheus_url: str):
     assert answer["errorType"] == "bad_data"
 
 
-def test_an_unknown_variable_stays_visible(contract: Contract):
-    query = checks.substitute_variables('up{mode="$mode", venue="${venue}"}', contract.variables)
+def test_an_unknown_variable_stays_visible(shadow_mvs_contract: Contract):
+    query = checks.substitute_variables(
+        'up{mode="$mode", venue="${venue}"}', shadow_mvs_contract.variables
+    )
     assert query == 'up{mode="shadow", venue="${venue}"}'

@@ -20,8 +20,8 @@ def load_yaml(repo_root: Path, relative: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def dashboard_text(repo_root: Path, contract: Contract) -> str:
-    return (repo_root / contract.dashboard["file"]).read_text()
+def dashboard_text(repo_root: Path, shadow_mvs_contract: Contract) -> str:
+    return (repo_root / shadow_mvs_contract.dashboard["file"]).read_text()
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +29,13 @@ def dashboard(dashboard_text: str) -> dict[str, Any]:
     return json.loads(dashboard_text)
 
 
-def test_datasource_file_matches_contract(repo_root: Path, contract: Contract):
-    doc = load_yaml(repo_root, contract.datasource["file"])
-    assert checks.datasource_problems(doc, contract) == []
+def test_datasource_file_matches_contract(repo_root: Path, shadow_mvs_contract: Contract):
+    doc = load_yaml(repo_root, shadow_mvs_contract.datasource["file"])
+    assert checks.datasource_problems(doc, shadow_mvs_contract) == []
 
 
-def test_only_one_default_datasource_is_provisioned(repo_root: Path, contract: Contract):
-    directory = (repo_root / contract.datasource["file"]).parent
+def test_only_one_default_datasource_is_provisioned(repo_root: Path, shadow_mvs_contract: Contract):
+    directory = (repo_root / shadow_mvs_contract.datasource["file"]).parent
     defaults = [
         ds
         for path in directory.iterdir()
@@ -46,21 +46,21 @@ def test_only_one_default_datasource_is_provisioned(repo_root: Path, contract: C
     assert len(defaults) == 1, "Grafana refuses to start with two default datasources"
 
 
-def test_dashboard_provider_matches_contract(repo_root: Path, contract: Contract):
-    doc = load_yaml(repo_root, contract.dashboard["provider_file"])
-    assert checks.provider_problems(doc, contract) == []
+def test_dashboard_provider_matches_contract(repo_root: Path, shadow_mvs_contract: Contract):
+    doc = load_yaml(repo_root, shadow_mvs_contract.dashboard["provider_file"])
+    assert checks.provider_problems(doc, shadow_mvs_contract) == []
 
 
 def test_dashboard_matches_contract(
-    dashboard: dict[str, Any], dashboard_text: str, contract: Contract
+    dashboard: dict[str, Any], dashboard_text: str, shadow_mvs_contract: Contract
 ):
-    assert checks.dashboard_problems(dashboard, contract, dashboard_text) == []
+    assert checks.dashboard_problems(dashboard, shadow_mvs_contract, dashboard_text) == []
 
 
-def test_dashboard_is_the_only_one_with_its_uid(repo_root: Path, contract: Contract):
+def test_dashboard_is_the_only_one_with_its_uid(repo_root: Path, shadow_mvs_contract: Contract):
     directory = repo_root / "compose" / "grafana" / "dashboards"
     uids = [json.loads(p.read_text()).get("uid") for p in directory.rglob("*.json")]
-    assert uids.count(contract.dashboard["uid"]) == 1, uids
+    assert uids.count(shadow_mvs_contract.dashboard["uid"]) == 1, uids
 
 
 # --- each check turns red for its fault --------------------------------------------
@@ -146,11 +146,11 @@ DASHBOARD_FAULTS: dict[str, tuple[Mutation, str]] = {
 
 
 @pytest.mark.parametrize("fault", DASHBOARD_FAULTS.values(), ids=DASHBOARD_FAULTS.keys())
-def test_dashboard_check_catches(dashboard: dict[str, Any], contract: Contract, fault):
+def test_dashboard_check_catches(dashboard: dict[str, Any], shadow_mvs_contract: Contract, fault):
     mutate, expected = fault
     doc = copy.deepcopy(dashboard)
     mutate(doc)
-    problems = checks.dashboard_problems(doc, contract, json.dumps(doc))
+    problems = checks.dashboard_problems(doc, shadow_mvs_contract, json.dumps(doc))
     assert any(expected in p for p in problems), problems
 
 
@@ -164,11 +164,11 @@ DATASOURCE_FAULTS: dict[str, tuple[Mutation, str]] = {
 
 
 @pytest.mark.parametrize("fault", DATASOURCE_FAULTS.values(), ids=DATASOURCE_FAULTS.keys())
-def test_datasource_check_catches(repo_root: Path, contract: Contract, fault):
+def test_datasource_check_catches(repo_root: Path, shadow_mvs_contract: Contract, fault):
     mutate, expected = fault
-    doc = load_yaml(repo_root, contract.datasource["file"])
+    doc = load_yaml(repo_root, shadow_mvs_contract.datasource["file"])
     mutate(doc)
-    assert any(expected in p for p in checks.datasource_problems(doc, contract))
+    assert any(expected in p for p in checks.datasource_problems(doc, shadow_mvs_contract))
 
 
 PROVIDER_FAULTS: dict[str, tuple[Mutation, str]] = {
@@ -179,8 +179,8 @@ PROVIDER_FAULTS: dict[str, tuple[Mutation, str]] = {
 
 
 @pytest.mark.parametrize("fault", PROVIDER_FAULTS.values(), ids=PROVIDER_FAULTS.keys())
-def test_provider_check_catches(repo_root: Path, contract: Contract, fault):
+def test_provider_check_catches(repo_root: Path, shadow_mvs_contract: Contract, fault):
     mutate, expected = fault
-    doc = load_yaml(repo_root, contract.dashboard["provider_file"])
+    doc = load_yaml(repo_root, shadow_mvs_contract.dashboard["provider_file"])
     mutate(doc)
-    assert any(expected in p for p in checks.provider_problems(doc, contract))
+    assert any(expected in p for p in checks.provider_problems(doc, shadow_mvs_contract))

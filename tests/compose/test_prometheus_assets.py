@@ -116,19 +116,27 @@ def test_rule_tests_cover_every_alert_firing_and_silent(repo_root: Path):
 
 
 @pytest.mark.parametrize("config_file", ["compose/prometheus/prometheus.yml", MINI_STACK_CONFIG])
-def test_prometheus_config_matches_contract(repo_root: Path, contract: Contract, config_file):
+def test_prometheus_config_matches_contract(
+    repo_root: Path, shadow_mvs_contract: Contract, config_file
+):
     doc = yaml.safe_load((repo_root / config_file).read_text())
-    assert checks.prometheus_config_problems(doc, contract) == []
+    assert checks.prometheus_config_problems(doc, shadow_mvs_contract) == []
 
 
-def test_prometheus_config_check_catches_its_faults(repo_root: Path, contract: Contract):
-    doc = yaml.safe_load((repo_root / contract.prometheus["config_file"]).read_text())
+def test_prometheus_config_check_catches_its_faults(repo_root: Path, shadow_mvs_contract: Contract):
+    doc = yaml.safe_load((repo_root / shadow_mvs_contract.prometheus["config_file"]).read_text())
     wrong_target = yaml.safe_load(yaml.safe_dump(doc))
     wrong_target["scrape_configs"][0]["static_configs"][0]["targets"] = ["localhost:9109"]
-    assert "job targets" in " ".join(checks.prometheus_config_problems(wrong_target, contract))
+    assert "job targets" in " ".join(
+        checks.prometheus_config_problems(wrong_target, shadow_mvs_contract)
+    )
     renamed = yaml.safe_load(yaml.safe_dump(doc))
     renamed["scrape_configs"][0]["job_name"] = "peak_trade"
-    assert "no scrape job" in " ".join(checks.prometheus_config_problems(renamed, contract))
+    assert "no scrape job" in " ".join(
+        checks.prometheus_config_problems(renamed, shadow_mvs_contract)
+    )
     slow = yaml.safe_load(yaml.safe_dump(doc))
     slow["global"]["scrape_interval"] = "15s"
-    assert "global.scrape_interval" in " ".join(checks.prometheus_config_problems(slow, contract))
+    assert "global.scrape_interval" in " ".join(
+        checks.prometheus_config_problems(slow, shadow_mvs_contract)
+    )

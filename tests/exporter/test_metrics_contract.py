@@ -32,8 +32,8 @@ def values_by(samples: list[Sample], label: str) -> dict[str, float]:
     return {s.labels[label]: s.value for s in samples}
 
 
-def test_exporter_vocabulary_equals_contract(contract: Contract):
-    assert contract.label_values == {
+def test_exporter_vocabulary_equals_contract(shadow_mvs_contract: Contract):
+    assert shadow_mvs_contract.label_values == {
         "mode": labels.MODES,
         "exchange": labels.EXCHANGES,
         "stage": labels.STAGES,
@@ -50,15 +50,17 @@ def test_exporter_vocabulary_equals_contract(contract: Contract):
         labels.FEED_GAPS,
         labels.RUN_STATE,
     )
-    assert names == tuple(f.name for f in contract.families)
+    assert names == tuple(f.name for f in shadow_mvs_contract.families)
 
 
 def test_every_contract_family_has_its_type_and_exact_labels(
-    busy_exporter: Exporter, contract: Contract
+    busy_exporter: Exporter, shadow_mvs_contract: Contract
 ):
     families = parse(busy_exporter.metrics_text())
-    assert set(families) == {f.name for f in contract.families}, "missing or extra families"
-    for family in contract.families:
+    assert set(families) == {f.name for f in shadow_mvs_contract.families}, (
+        "missing or extra families"
+    )
+    for family in shadow_mvs_contract.families:
         kind, samples = families[family.name]
         assert kind == family.type, family.name
         assert samples, f"{family.name} has no samples"
@@ -68,24 +70,26 @@ def test_every_contract_family_has_its_type_and_exact_labels(
             assert set(sample.labels) == expected, sample
 
 
-def test_label_values_come_from_the_contract_only(busy_exporter: Exporter, contract: Contract):
+def test_label_values_come_from_the_contract_only(
+    busy_exporter: Exporter, shadow_mvs_contract: Contract
+):
     for _name, (_kind, samples) in parse(busy_exporter.metrics_text()).items():
         for sample in samples:
             for label, value in sample.labels.items():
                 if label != "le":
-                    assert value in contract.label_values[label], sample
+                    assert value in shadow_mvs_contract.label_values[label], sample
 
 
 def test_no_forbidden_labels_no_created_series_and_bounded_cardinality(
-    busy_exporter: Exporter, contract: Contract
+    busy_exporter: Exporter, shadow_mvs_contract: Contract
 ):
     text = busy_exporter.metrics_text()
     series = [s for _kind, samples in parse(text).values() for s in samples]
     for sample in series:
-        assert not set(sample.labels) & set(contract.forbidden_labels), sample
+        assert not set(sample.labels) & set(shadow_mvs_contract.forbidden_labels), sample
         assert not sample.name.endswith("_created"), sample
     assert "_created" not in text
-    assert len(series) <= contract.max_series
+    assert len(series) <= shadow_mvs_contract.max_series
 
 
 def test_all_stages_and_series_exist_at_zero_before_the_first_tick(idle_exporter: Exporter):

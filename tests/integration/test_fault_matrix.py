@@ -1,11 +1,14 @@
 """The fault matrix: every scenario breaks one link of a healthy offline stack, and the
 verify suite must name the right first F-code and G-node — the diagnosis is the product."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from fixtures.faults import FaultBench, load_scenarios, run_verify
+from verify.contract import REPO_ROOT, load_contract
 
 SCENARIOS = load_scenarios()
 
@@ -23,13 +26,41 @@ def test_healthy_stack_passes_before_any_fault(fault_bench: FaultBench, tmp_path
     assert "EVIDENCE|alerts_would_fire=none" in outcome.output
 
 
+def test_partial_runs_on_the_healthy_stack_agree_with_their_exit_code(
+    fault_bench: FaultBench, tmp_path
+):
+    """-m targets on a real stack: a partial PASS, exit 0, upstreams named as not selected;
+    the same selection through `shadow-mvs verify -- …` agrees."""
+    total = len(load_contract().checks)
+    outcome = run_verify(tmp_path / "verify.json", extra_args=("-m", "targets"))
+    assert outcome.exit_code == 0, outcome.output
+    assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in outcome.output
+    assert "INFO|targets_ran_without=exporter,prometheus (not selected)" in outcome.output
+    assert outcome.report["partial"] is True
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verify.cli",
+            "verify",
+            "--stack=external",
+            "--",
+            "-k",
+            "exporter",
+            f"--json-report-file={tmp_path / 'cli.json'}",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in cli.stdout
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
-    restore, verify_env = fault_bench.inject(scenario)
-    try:
-        outcome = run_verify(tmp_path / "verify.json", env=verify_env)
-    finally:
-        restore()
+    outcome, seconds = fault_bench.verify(scenario, tmp_path / "verify.json")
     assert outcome.exit_code == 1, outcome.output
     assert outcome.verify_code == scenario.expect_f_code, outcome.output
     assert outcome.node == scenario.expect_node, outcome.output
@@ -37,6 +68,11 @@ def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
     assert "RESULT=FAIL" in outcome.output
     assert "Traceback" not in outcome.output
     assert scenario.expect_detail in outcome.report["failure"], outcome.report["failure"]
+    for word in scenario.expect_words:  # the FAIL line names the cause, not only the node
+        assert word in outcome.fail_line, outcome.fail_line
+    if scenario.settled_within_s is not None:  # a final state ends the wait
+        assert outcome.settled_after_up_s is not None, outcome.output
+        assert seconds <= scenario.settled_within_s, outcome.output
     for text in scenario.expect_evidence:
         assert text in outcome.output, text
     forensics = outcome.report["forensics"]
@@ -46,6 +82,10 @@ def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
         "exporter-metrics.txt",
     }
     assert all(Path(f).is_file() for f in forensics)
+
+
+def test_every_scenario_names_its_cause_in_words():
+    assert all(s.expect_words for s in SCENARIOS), [s.name for s in SCENARIOS if not s.expect_words]
 
 
 def test_every_g_node_is_reached_by_some_scenario():

@@ -100,6 +100,34 @@ def test_ca_mismatch_is_unknown_authority(shaped: ProdShaped, tmp_path: Path):
     assert grafana.node == "G-4"
 
 
+def test_auto_topology_finds_the_remote_write_path(shaped: ProdShaped, tmp_path: Path):
+    outcome = verify(shaped, tmp_path, SHADOW_MVS_TOPOLOGY="auto")
+    assert outcome.exit_code == 0, outcome.output
+    assert "EVIDENCE|targets=path=remote-write" in outcome.output
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("ca", "tls: failed to verify certificate: x509: certificate signed by unknown authority"),
+        ("password", "401 Unauthorized"),
+    ],
+)
+def test_grafana_datasource_tls_and_basic_auth_are_honoured(
+    shaped: ProdShaped, tmp_path: Path, fault: str, words: str
+):
+    """The stand-in's health and /api/ds/query use the datasource's tlsCACert and
+    basicAuth: a datasource trusting another CA or sending a wrong password is G-5."""
+    kwargs = (
+        {"datasource_ca": shaped.pki.other_ca} if fault == "ca" else {"password": "wrong-ds-pw"}
+    )
+    with shaped.another_standin(tmp_path / "standin", **kwargs) as grafana_url:
+        outcome = verify(shaped, tmp_path, SHADOW_MVS_GRAFANA_URL=grafana_url)
+    line = fail_line(outcome, "F-FAIL-DATASOURCE")
+    assert words in line
+    assert outcome.node == "G-5"
+
+
 def test_insecure_switch_warns_and_is_recorded(shaped: ProdShaped, tmp_path: Path):
     outcome = verify(
         shaped,

@@ -3,6 +3,7 @@ the entry point, the root conftest or both name it, and versioned (`shadow-mvs -
 The non-editable install is exercised for real in tests/integration/test_installed_plugin.py.
 """
 
+import ast
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -81,3 +82,35 @@ def test_cli_and_entry_point_agree_on_what_a_checkout_is(tmp_path):
     for path in (REPO_ROOT, PACKAGE_DIR.parent, tmp_path, PACKAGE_DIR):
         assert cli.is_checkout(path) == shadow_mvs.is_checkout(path), path
     assert cli.is_checkout(REPO_ROOT)
+
+
+PLUGIN_MODULES = ("fixtures/stack.py", "fixtures/clients.py", "verify/plugin.py")
+# pytest-docker's fixtures are overridden by name on purpose: their names are its contract.
+OVERRIDES = {
+    "docker_compose_command",
+    "docker_compose_file",
+    "docker_compose_project_name",
+    "docker_setup",
+    "docker_cleanup",
+}
+
+
+def generic_fixture_names(source: str) -> list[str]:
+    """Fixtures defined in a plugin module without the suite's prefix (collision-prone)."""
+    fixtures = [
+        node.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef)
+        and any("fixture" in ast.unparse(d) for d in node.decorator_list)
+    ]
+    return [n for n in fixtures if not n.startswith("shadow_mvs_") and n not in OVERRIDES]
+
+
+def test_plugin_fixtures_cannot_collide_with_other_plugins():
+    for module in PLUGIN_MODULES:
+        assert generic_fixture_names((REPO_ROOT / module).read_text()) == [], module
+
+
+def test_collision_check_sees_a_generic_name():
+    bad = "import pytest\n@pytest.fixture(scope='session')\ndef settings():\n    return 1\n"
+    assert generic_fixture_names(bad) == ["settings"]
