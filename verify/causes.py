@@ -31,6 +31,9 @@ class Cause:
     topic: str
     sentence: str
     service: str | None = None
+    # The cause to name instead when the preflight read the mounted files and found them
+    # right: then the running component is what disagrees with its own files.
+    files_agree: str | None = None
 
     @property
     def routes_by_check(self) -> bool:
@@ -56,6 +59,7 @@ def load_causes(path: Path = CAUSES_FILE) -> dict[str, Cause]:
             topic=entry["topic"],
             sentence=entry["sentence"],
             service=entry.get("service"),
+            files_agree=entry.get("files_agree"),
         )
     return causes
 

@@ -30,6 +30,7 @@ from .compose import ComposeProject
 from .contract import REPO_ROOT, Contract, load_contract
 
 PROMTOOL_ENV = "PROMTOOL"
+PREFLIGHT_ENV = "SHADOW_MVS_PREFLIGHT"  # "off": skip it (bench/cold_verify's comparison)
 TOOLS_PROMTOOL = REPO_ROOT / ".tools" / "bin" / "promtool"
 PROMETHEUS_SERVICE = "prometheus-local"
 PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
@@ -245,18 +246,29 @@ def _contract_findings(
 Checker = Callable[[Mounts], list[Finding]]
 
 
-def run_preflight(compose: ComposeProject, checkers: Iterable[Checker] = ()) -> list[Finding]:
-    """Every checker on the mounted files; a checker that cannot run is a WARN, not a crash."""
+@dataclass(frozen=True)
+class Preflight:
+    findings: list[Finding]
+    # Checks whose files were read without a checker failing: for those, a failure with no
+    # finding means the running component is not what its files say (causes.toml files_agree).
+    covered: frozenset[str] = frozenset()
+
+
+def run_preflight(compose: ComposeProject, checkers: Iterable[Checker] = ()) -> Preflight:
+    """Every checker on the mounted files; a checker that cannot run is a WARN, not a crash.
+    A checker's ``covers`` attribute names the checks whose files it reads."""
     try:
         mounts = read_mounts(compose)
     except (PreflightError, ValueError, OSError) as error:
-        return [Finding(None, f"preflight skipped: {error}")]
+        return Preflight([Finding(None, f"preflight skipped: {error}")])
     findings: list[Finding] = []
+    covered: set[str] = set()
     for checker in (prometheus_findings, *checkers):
         try:
             findings += checker(mounts)
+            covered |= set(getattr(checker, "covers", ()))
         except Exception as error:  # a bug in one checker must not hide the verify result
             findings.append(Finding(None, f"{checker.__name__} failed: {error!r}"))
     if promtool_path() is None:
         findings.append(Finding(None, "promtool not found: run scripts/bootstrap.sh"))
-    return findings
+    return Preflight(findings, frozenset(covered))

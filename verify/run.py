@@ -17,7 +17,7 @@ import httpx
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
-from .causes import Finding
+from .causes import Finding, load_causes
 from .causes import sentence as cause_sentence
 from .contract import Check, Contract, load_contract
 from .triage import Node, route
@@ -51,6 +51,16 @@ class CheckFailed(Exception):
         self.message = message or self.sentence or ""
         self.cause = cause
         self.retryable = retryable
+
+
+def not_as_files(error: CheckFailed) -> CheckFailed:
+    """The files the component read are right (the preflight found nothing) but it reports
+    otherwise: say so (causes.toml ``files_agree``), keeping what the check saw."""
+    cause = load_causes().get(error.cause or "")
+    if cause is None or not cause.files_agree:
+        return error
+    detail = error.message.removeprefix(f"{error.sentence} — ") if error.sentence else error.message
+    return CheckFailed(detail, cause=cause.files_agree, retryable=False)
 
 
 class CheckBlocked(CheckFailed):
@@ -292,9 +302,12 @@ class VerifyRun:
         self.progress: ProgressHook | None = None  # verify/progress.py
         self._early: dict[str, CheckFailed] = {}
         self.findings: dict[str | None, list[Finding]] = {}  # compose mode: verify/preflight.py
+        self.files_read: set[str] = set()
 
-    def attach(self, findings: Iterable[Finding]) -> None:
-        """Preflight findings, by the check each will break."""
+    def attach(self, findings: Iterable[Finding], covered: Iterable[str] = ()) -> None:
+        """Preflight findings, by the check each will break; ``covered``: the checks whose
+        mounted files the preflight read."""
+        self.files_read |= set(covered)
         for finding in findings:
             self.findings.setdefault(finding.check, []).append(finding)
 
@@ -390,6 +403,8 @@ class VerifyRun:
             found = self.findings.get(name)
             if isinstance(error, CheckFailed) and found and error.cause != found[0].cause:
                 error = self._finding_failure(record, error.message) or error
+            elif isinstance(error, CheckFailed) and not found and name in self.files_read:
+                error = not_as_files(error)
             if isinstance(error, CheckFailed):
                 record.cause, record.cause_sentence = error.cause, error.sentence
         record.message = describe(error)

@@ -14,6 +14,7 @@ import pytest
 
 from fixtures.faults import run_verify
 from fixtures.locked_grafana import locked_grafana
+from verify import suite_version
 from verify.ci_reports import annotation, escape_data, escape_property, step_summary
 from verify.run import CheckBlocked, CheckFailed, VerifyRun
 from verify.triage import route
@@ -61,6 +62,7 @@ def test_junit_is_written_beside_verify_json_by_default(github_run):
     assert outcome.exit_code == 1, outcome.output
     assert (out / "junit.xml").is_file(), outcome.output
     assert f"generated xml file: {out / 'junit.xml'}" in outcome.output
+    assert outcome.report["suite_version"] == suite_version()  # verify.json names the suite
 
 
 def test_junit_one_testcase_per_check_named_with_f_code(github_run):

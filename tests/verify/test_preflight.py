@@ -226,3 +226,21 @@ def test_a_finding_that_breaks_nothing_is_one_warn_line():
     assert len(warnings) == 2
     assert warnings[1] == "WARN|preflight: promtool not found"
     assert "RESULT=PASS" in render(run, "docker compose")
+
+
+def test_files_right_but_grafana_disagrees_names_grafana_state():
+    """Compose mode: the preflight read Grafana's files and found nothing, yet Grafana reports
+    no default datasource — the running Grafana disagrees with its own files."""
+    run = VerifyRun()
+    run.attach([], covered=grafana_findings.covers)  # type: ignore[attr-defined]
+    run.settle(
+        "datasource",
+        CheckFailed("no default datasource (have [])", cause="datasource_not_default"),
+    )
+    record = run.records["datasource"]
+    assert record.cause == "datasource_not_as_files"
+    assert record.node.id == "G-5"
+    assert record.message.endswith("— no default datasource (have [])")
+    external = VerifyRun()  # nothing read: the check's own cause stands
+    external.settle("datasource", CheckFailed("no default", cause="datasource_not_default"))
+    assert external.records["datasource"].cause == "datasource_not_default"
