@@ -268,6 +268,11 @@ def tls_problem(error: BaseException) -> str | None:
         return "does not speak TLS (wrong version number): use http://"
     if "CERTIFICATE_REQUIRED" in text or "certificate required" in text:
         return "server requires a client certificate (set the client cert and key)"
+    if "BAD_CERTIFICATE" in text or "bad certificate" in text:
+        return (
+            "server rejected the TLS handshake: it requires a client certificate signed by "
+            "its client CA (none sent, or the wrong one)"
+        )
     if "UNKNOWN_CA" in text or "unknown ca" in text:
         return "server rejected our client certificate (unknown ca)"
     return None

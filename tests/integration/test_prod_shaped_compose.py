@@ -63,10 +63,18 @@ def test_prod_shaped_verifies_green(prod_shaped_up, tmp_path):
 
 
 def test_faults_are_named_on_the_right_node(prod_shaped_up, tmp_path):
-    wrong_token = verify(tmp_path, PROD_SHAPED_GRAFANA_TOKEN="glsa_wrong")
+    wrong_token = verify(tmp_path, PROD_SHAPED_GRAFANA_TOKEN="glsa_wrong-token")
     assert "rejected the service-account token" in fail_line(wrong_token, "F-FAIL-DATASOURCE")
     assert wrong_token.node == "G-5"
-    wrong_password = verify(tmp_path, PROD_SHAPED_PROMETHEUS_AUTH="reader:wrong")
+    password = (PKI_DIR / "reader-password").read_text()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 3, written  # verify.json, junit.xml, forensics
+    for path in written:  # terminal, JSON, JUnit and forensics hold no secret
+        text = path.read_text(errors="replace")
+        assert "glsa_wrong-token" not in text, path
+        assert password not in text, path
+    assert "glsa_wrong-token" not in wrong_token.output
+    wrong_password = verify(tmp_path, PROD_SHAPED_PROMETHEUS_AUTH="reader:not-the-password")
     assert "wrong user or password" in fail_line(wrong_password, "F-FAIL-PROMETHEUS")
     assert wrong_password.node == "G-2"
     mismatch = verify(tmp_path, SHADOW_MVS_PROMETHEUS_CA_FILE=str(PKI_DIR / "other-ca.pem"))
