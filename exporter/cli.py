@@ -144,9 +144,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument(
         "--tick",
         type=positive_seconds,
-        default=str(DEFAULT_TICK_S),
+        default=env.get("SHADOW_MVS_TICK", str(DEFAULT_TICK_S)),
         metavar="SECONDS",
-        help=f"simulated tick interval (default {DEFAULT_TICK_S})",
+        help=f"simulated tick interval (env SHADOW_MVS_TICK, default {DEFAULT_TICK_S})",
     )
     parser.add_argument(
         "--run-id",

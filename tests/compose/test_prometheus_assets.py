@@ -65,8 +65,11 @@ def copy_prometheus_dir(repo_root: Path, tmp_path: Path) -> Path:
         ("> 0.01", "> 0.10"),  # shadow error budget loosened: the 5 % case no longer fires
         ("> 0.05", "> 5"),  # risk-block floor raised: the spike no longer fires
         ("== 1)", "== 2)"),  # run-state condition never true: the stall no longer fires
+        (">= 0.5", ">= 5"),  # ack p95 bound raised: slow acks no longer fire
+        (">= 3", ">= 30"),  # feed-gap bound raised: a gapping feed no longer fires
+        (">= 0.25", ">= 0.75"),  # share-of-signals arm raised: a fresh run's spike is missed
     ],
-    ids=["error-threshold", "risk-floor", "run-state"],
+    ids=["error-threshold", "risk-floor", "run-state", "ack-p95", "feed-gaps", "risk-share"],
 )
 def test_rule_unit_tests_catch_a_broken_rule(
     promtool: Path, repo_root: Path, tmp_path: Path, original: str, replacement: str

@@ -106,6 +106,8 @@ def test_help_names_every_environment_fallback():
         "SHADOW_MVS_EXCHANGE",
         "SHADOW_MVS_SEED",
         "SHADOW_MVS_LEDGER",
+        "SHADOW_MVS_PROFILE",
+        "SHADOW_MVS_TICK",
         "LIVE_TRADING_ENABLED",
     ):
         assert name in result.stdout

@@ -109,3 +109,9 @@ def test_profile_from_env_runs_and_reconciles(launcher: Launcher):
     records = exporter.ledger_records()
     assert stopped["ledger_fees"] == stopped["fees"] > 0
     assert round(sum(r["fee"] for r in records), 6) >= stopped["fees"]
+
+
+def test_tick_from_env_is_checked_like_the_flag():
+    result = run_exporter(env={"SHADOW_MVS_TICK": "soon"})
+    assert result.returncode == 2
+    assert "soon" in result.stderr

@@ -111,7 +111,7 @@ def test_live_shaped_stack_verifies_with_mode_live(fault_bench: FaultBench, tmp_
 
 def test_slo_breach_without_the_gate_is_a_warning(fault_bench: FaultBench, tmp_path):
     """By default an unhealthy session is reported, not failed: the chain verdict stands."""
-    restore = fault_bench.exporter_env(SHADOW_MVS_PROFILE="error_spike")
+    restore = fault_bench.exporter_env(SHADOW_MVS_PROFILE="error_spike", SHADOW_MVS_TICK="0.05")
     try:
         outcome = run_verify(tmp_path / "verify.json", env={"SHADOW_MVS_SLO_GATE": "false"})
     finally:

@@ -139,3 +139,33 @@ def test_explain_prints_an_incident_runbook():
     assert "cause error_rate:" in result.stdout
     assert "exec -T exporter" in result.stdout  # $COMPOSE expanded
     assert "$COMPOSE" not in result.stdout
+
+
+def alert_rules() -> list[dict]:
+    import yaml
+
+    from verify.contract import REPO_ROOT
+
+    doc = yaml.safe_load((REPO_ROOT / "compose/prometheus/rules/shadow_mvs_alerts.yml").read_text())
+    return [rule for group in doc["groups"] for rule in group["rules"]]
+
+
+@pytest.mark.parametrize("objective", list(OBJECTIVES.values()), ids=list(OBJECTIVES))
+def test_each_slo_has_its_alert_naming_the_same_r_node_and_threshold(objective):
+    """The alert rule watching an SLO names the SLO's R-node and uses its threshold per
+    mode, so the contract and compose/prometheus/rules cannot drift apart."""
+    rules = [r for r in alert_rules() if r["alert"] == objective.alert]
+    assert rules, objective.alert
+    assert {r["annotations"]["r_node"] for r in rules} == {objective.r_node}
+    for mode, limit in objective.threshold.items():
+        scoped = [r for r in rules if f'mode="{mode}"' in r["expr"]] or rules
+        assert any(f"{limit:g}" in r["expr"] for r in scoped), (objective.name, mode, limit)
+
+
+def test_every_alert_names_an_existing_incident_runbook():
+    from verify.triage import load_triage
+
+    nodes = load_triage()
+    for rule in alert_rules():
+        assert rule["annotations"]["r_node"] in nodes, rule["alert"]
+        assert rule["annotations"]["r_node"] in rule["annotations"]["runbook"], rule["alert"]
