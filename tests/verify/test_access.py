@@ -3,8 +3,6 @@ basic auth, a malformed value is a usage error naming its variable, each endpoin
 credentials reach that endpoint only, and every secret is scrubbed from what is written."""
 
 import base64
-import http.server
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.loopback import QuietHandler, serving
 from verify.access import TLS, Access, EndpointAccess, resolve_endpoint
 from verify.forensics import write_bundle
 from verify.settings import Settings, SettingsError
@@ -124,34 +123,20 @@ def test_summary_names_sources_but_holds_no_secret(monkeypatch):
 # --- forensics: each endpoint's credentials go to that endpoint only -------------------------
 
 
-class Recorder(http.server.BaseHTTPRequestHandler):
+class Recorder(QuietHandler):
     seen: list[dict[str, Any]]
 
     def do_GET(self) -> None:
         self.seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-        body = b'{"status":"success","data":{}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.reply(200, b'{"status":"success","data":{}}')
 
 
 @contextmanager
 def recording_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
     handler = type("Handler", (Recorder,), {"seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(handler) as port:
+        yield f"http://127.0.0.1:{port}", seen
 
 
 def test_forensics_sends_each_credential_to_its_own_endpoint_only(monkeypatch, tmp_path: Path):

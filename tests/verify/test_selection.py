@@ -3,17 +3,16 @@
 stack, malformed URLs and --budget-scale. Docker-free: real `pytest verify/` processes
 against a real exporter (`python -m exporter`), a counting listener, or closed ports."""
 
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from fixtures.faults import run_verify
 from fixtures.local_prometheus import free_loopback_port
+from fixtures.loopback import QuietHandler, serving
 from tests.exporter.conftest import Exporter, Launcher
 from verify.contract import REPO_ROOT, load_contract
 
@@ -169,29 +168,19 @@ def test_cli_verify_passes_the_selection_through_and_agrees(exporter, tmp_path):
 # --- collection and help --------------------------------------------------------------------
 
 
-class CountingHandler(http.server.BaseHTTPRequestHandler):
+class CountingHandler(QuietHandler):
     hits = 0
 
     def do_GET(self) -> None:
         type(self).hits += 1
-        self.send_response(503)
-        self.end_headers()
-
-    def log_message(self, format, *args) -> None:
-        return
+        self.reply(503, b"")
 
 
 @pytest.fixture
 def counting_listener():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
     CountingHandler.hits = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(CountingHandler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize("flag", ["--collect-only", "--co", "--help", "--markers"])
