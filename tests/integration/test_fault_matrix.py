@@ -1,14 +1,12 @@
 """The fault matrix: every scenario breaks one link of a healthy offline stack, and the
 verify suite must name the right first F-code and G-node — the diagnosis is the product."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from fixtures.faults import FaultBench, load_scenarios, run_verify
-from verify.contract import REPO_ROOT, load_contract
+from fixtures.faults import FaultBench, load_scenarios, run_cli, run_verify
+from verify.contract import load_contract
 
 SCENARIOS = load_scenarios()
 
@@ -37,22 +35,13 @@ def test_partial_runs_on_the_healthy_stack_agree_with_their_exit_code(
     assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in outcome.output
     assert "INFO|targets_ran_without=exporter,prometheus (not selected)" in outcome.output
     assert outcome.report["partial"] is True
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "verify.cli",
-            "verify",
-            "--stack=external",
-            "--",
-            "-k",
-            "exporter",
-            f"--json-report-file={tmp_path / 'cli.json'}",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    cli = run_cli(
+        "verify",
+        "--stack=external",
+        "--",
+        "-k",
+        "exporter",
+        f"--json-report-file={tmp_path / 'cli.json'}",
     )
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in cli.stdout

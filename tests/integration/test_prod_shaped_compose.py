@@ -4,29 +4,20 @@ TLS fault named on the right node, and `down` removes the stack and its generate
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.faults import VerifyOutcome, run_verify
+from fixtures.faults import VerifyOutcome, run_cli, run_verify
 from verify.compose import EnvironmentProblem, require_docker
-from verify.contract import REPO_ROOT
 from verify.prod_shaped import PKI_DIR
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ENV = ("--env=prod-shaped",)
 
 
-def shadow_mvs(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "verify.cli", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+shadow_mvs = run_cli
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ fault is one FAIL line that names it, routed to the right node, with no secret l
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.clients import prometheus_client
-from fixtures.faults import VerifyOutcome, run_verify
+from fixtures.faults import VerifyOutcome, run_cli, run_verify
 from fixtures.prod_shaped import ProdShaped, prod_shaped
 from verify.access import TLS, EndpointAccess
-from verify.contract import REPO_ROOT
 from verify.remote_write import prove_remote_written_scrape, stale_after_s
 from verify.run import CheckFailed
 
@@ -198,10 +195,8 @@ def test_many_environments_at_once_one_report_each_and_a_combined_verdict(
     env["ENV_SITE_C_GRAFANA_TOKEN"] = "glsa_wrong-for-site-c"
     env["SHADOW_MVS_ENVIRONMENTS_FILE"] = str(environments)
     env["SHADOW_MVS_REPORTS_DIR"] = str(tmp_path / "reports")
-    command = [sys.executable, "-m", "verify.cli", "verify"]
-    for name in names:
-        command += ["--env", name]
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    env_flags = [flag for name in names for flag in ("--env", name)]
+    result = run_cli("verify", *env_flags, env=env)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "ENV|site-a|RESULT=PASS|F-OK|" in output

@@ -4,12 +4,10 @@ Also the bring-up failures: each gives one FAIL line naming the component, no tr
 
 import json
 import secrets
-import subprocess
-import sys
 
 import pytest
 
-from fixtures.faults import occupy_port, run_verify
+from fixtures.faults import occupy_port, run_cli, run_verify
 from verify.compose import ComposeProject, host_network_default
 from verify.contract import REPO_ROOT, load_contract
 
@@ -115,13 +113,7 @@ def test_keep_stack_leaves_the_stack_up_for_a_look(tmp_path):
 
 def test_operator_cli_flow_up_verify_explain_down(tmp_path):
     def shadow_mvs(*args):
-        result = subprocess.run(
-            [sys.executable, "-m", "verify.cli", *args],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_cli(*args)
         return result.returncode, result.stdout + result.stderr
 
     try:

@@ -1,21 +1,13 @@
 """The operator CLI: exit codes 0/1/2 and flags passed through to pytest unchanged."""
 
 import subprocess
-import sys
 
 import pytest
 
+from fixtures.faults import run_cli
 from verify import cli
 
-
-def shadow_mvs(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "verify.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+shadow_mvs = run_cli
 
 
 def test_explain_prints_node_with_commands():

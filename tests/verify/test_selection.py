@@ -4,17 +4,15 @@ stack, malformed URLs and --budget-scale. Docker-free: real `pytest verify/` pro
 against a real exporter (`python -m exporter`), a counting listener, or closed ports."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from fixtures.faults import run_verify
+from fixtures.faults import run_cli, run_verify
 from fixtures.local_prometheus import free_loopback_port
 from fixtures.loopback import QuietHandler, serving
 from tests.exporter.conftest import Exporter, Launcher
-from verify.contract import REPO_ROOT, load_contract
+from verify.contract import load_contract
 
 CHECKS = [c.name for c in load_contract().checks]
 N = len(CHECKS)
@@ -143,23 +141,14 @@ def test_selecting_nothing_is_not_a_pass(tmp_path):
 
 
 def test_cli_verify_passes_the_selection_through_and_agrees(exporter, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "verify.cli",
-            "verify",
-            "--stack=external",
-            *only_exporter_alive(exporter),
-            "--",
-            "-k",
-            "exporter",
-            f"--json-report-file={tmp_path / 'v.json'}",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_cli(
+        "verify",
+        "--stack=external",
+        *only_exporter_alive(exporter),
+        "--",
+        "-k",
+        "exporter",
+        f"--json-report-file={tmp_path / 'v.json'}",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"RESULT=PASS (partial: 1 of {N} checks selected)" in result.stdout
@@ -287,13 +276,7 @@ def test_malformed_value_is_a_usage_error_at_once(tmp_path, args, env):
 
 @pytest.mark.parametrize("bad", ["--prometheus-url=127.0.0.1:9092", "--budget-scale=-1"])
 def test_cli_refuses_a_malformed_value_with_exit_2(bad):
-    cli = subprocess.run(
-        [sys.executable, "-m", "verify.cli", "verify", "--stack=external", bad],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cli = run_cli("verify", "--stack=external", bad)
     assert cli.returncode == 2, cli.stdout + cli.stderr
     assert "RESULT=" not in cli.stdout
 

@@ -4,11 +4,10 @@ queries are answered from fixed samples, as Prometheus's instant-query API would
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import pytest
 
+from fixtures.faults import run_cli
 from verify import cli
 from verify.contract import load_contract
 from verify.settings import Settings
@@ -128,12 +127,7 @@ def test_slo_gate_is_a_shared_switch(monkeypatch):
 
 
 def test_explain_prints_an_incident_runbook():
-    result = subprocess.run(
-        [sys.executable, "-m", "verify.cli", "explain", "r-3"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("explain", "r-3")
     assert result.returncode == 0, result.stderr
     assert "R-3: Error spike / adapter failing" in result.stdout
     assert "cause error_rate:" in result.stdout
