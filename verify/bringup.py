@@ -58,9 +58,9 @@ def preflight(settings: Settings) -> None:
     if grafana_credentials(settings.compose.env_file) is None:
         raise StackStartError(
             "datasource",
-            "no Grafana admin credentials: copy .env.example to .env and set "
-            "GF_SECURITY_ADMIN_PASSWORD (scripts/bootstrap.sh writes one)",
-            cause="auth",
+            "no Grafana credentials to verify with: copy .env.example to .env and set "
+            "GF_SECURITY_ADMIN_PASSWORD (scripts/bootstrap.sh writes one), or set GRAFANA_TOKEN",
+            cause="grafana_no_credentials",
         )
     ours = settings.compose.run("ps -q", check=False).stdout.strip()
     if ours:

@@ -70,7 +70,12 @@ def test_missing_credentials_say_so(fault_bench: FaultBench, tmp_path):
             "GF_SECURITY_ADMIN_PASSWORD": "",
         },
     )
-    assert_named(outcome, "F-FAIL-DATASOURCE", "G-5", "Grafana auth failed: no credentials")
+    assert_named(
+        outcome,
+        "F-FAIL-DATASOURCE",
+        "G-5",
+        "no Grafana credentials to verify with (set GRAFANA_TOKEN",
+    )
 
 
 def test_password_appears_in_no_output_or_file_on_failure(fault_bench: FaultBench, tmp_path):

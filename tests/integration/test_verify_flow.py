@@ -91,7 +91,9 @@ def test_missing_credentials_stop_before_bring_up(tmp_path):
     }
     code, output = run_compose_verify(report_file, env)
     assert code == 1, output
-    assert "FAIL|F-FAIL-DATASOURCE|no Grafana admin credentials" in output
+    assert (
+        "FAIL|F-FAIL-DATASOURCE|no Grafana credentials to verify with: copy .env.example" in output
+    )
     assert "TRIAGE|G-5|" in output
     assert "Traceback" not in output
     assert project_containers() == ""
