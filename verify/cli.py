@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import prod_shaped, suite_version
+from . import suite_version
 from .bringup import StackStartError, port_in_use, preflight, wait_answering
 from .causes import causes_routed_to
 from .compose import DOWN_ARGS, UP_ARGS, EnvironmentProblem, offline_image_present, require_docker
@@ -96,6 +96,8 @@ def cmd_down(args: argparse.Namespace) -> int:
         print(result.stderr.strip(), file=sys.stderr)
         return EXIT_USAGE
     if settings.bring_up:
+        from . import prod_shaped  # cryptography and bcrypt: only for a stack we generate
+
         prod_shaped.remove()
         print(f"shadow-mvs: removed {prod_shaped.PKI_DIR.relative_to(REPO_ROOT)}", file=sys.stderr)
     print(f"shadow-mvs: project {compose.name} is down", file=sys.stderr)
@@ -157,6 +159,8 @@ def environment_up(settings: Settings) -> int:
                     file=sys.stderr,
                 )
                 return EXIT_USAGE
+    from . import prod_shaped  # cryptography and bcrypt: only for a stack we generate
+
     prod_shaped.prepare()
     up = f"{UP_ARGS}"
     print(f"shadow-mvs: {compose.base_command(relative=True)} {up}", file=sys.stderr)
