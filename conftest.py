@@ -1,5 +1,5 @@
-"""The suite is a pytest plugin: installed, the ``shadow_mvs`` entry point registers
-``verify.pytest_plugin``. This names the same module, which pytest then skips, so a checkout
+"""Root wiring only. Installed, the ``shadow_mvs`` entry point registers
+``shadow_mvs.plugin``; this names the same module, which pytest then skips, so a checkout
 without an install (or with plugin autoload off) still gets the options and fixtures."""
 
-pytest_plugins = ["verify.pytest_plugin"]
+pytest_plugins = ["shadow_mvs.plugin"]

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from verify.compose import DOWN_ARGS, require_docker
-from verify.contract import REPO_ROOT
-from verify.preflight import PREFLIGHT_ENV
+from shadow_mvs.core.contract import REPO_ROOT
+from shadow_mvs.evidence.preflight import PREFLIGHT_ENV
+from shadow_mvs.stack.compose import DOWN_ARGS, require_docker
 
 from .common import (
     EXIT_FAIL,
@@ -84,7 +84,7 @@ def compose_mode(workdir: Path, online: bool, preflight: bool = True) -> bool:
 
 
 def operator_phases(workdir: Path, online: bool) -> bool:
-    cli = [sys.executable, "-m", "verify.cli"]
+    cli = [sys.executable, "-m", "shadow_mvs.cli"]
     stack_flags = [] if online else ["--offline"]
     up_s, up = timed([*cli, "up", *stack_flags])
     if up.returncode != 0:

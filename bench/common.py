@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fixtures.faults import FaultBench, VerifyOutcome, run_verify
-from verify.compose import (
+from shadow_mvs.stack.compose import (
     ComposeProject,
     EnvironmentProblem,
     host_network_default,

@@ -21,9 +21,9 @@ from prometheus_client import generate_latest
 from exporter.ledger import Ledger
 from exporter.metrics import build_registry
 from exporter.pipeline import Pipeline
-from verify.compose import EnvironmentProblem
-from verify.contract import REPO_ROOT
-from verify.waiting import GaveUp, bounded_poll
+from shadow_mvs.core.contract import REPO_ROOT
+from shadow_mvs.core.waiting import GaveUp, bounded_poll
+from shadow_mvs.stack.compose import EnvironmentProblem
 
 from .common import EXIT_OK, emit, p95, parser, run_main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from verify.contract import load_contract
+from shadow_mvs.core.contract import load_contract
 
 from .common import (
     EXIT_FAIL,

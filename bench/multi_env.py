@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.common import EXIT_FAIL, EXIT_OK, emit, parser
 from fixtures.prod_shaped import ProdShaped, prod_shaped
-from verify.contract import REPO_ROOT
+from shadow_mvs.core.contract import REPO_ROOT
 
 TARGET_RATIO = 1.5
 
@@ -34,7 +34,7 @@ def run(shaped: ProdShaped, environments: Path, names: list[str]) -> tuple[float
     }
     env["SHADOW_MVS_ENVIRONMENTS_FILE"] = str(environments)
     env.update(shaped.secret_env(names))
-    command = [sys.executable, "-m", "verify.cli", "verify"]
+    command = [sys.executable, "-m", "shadow_mvs.cli", "verify"]
     for name in names:
         command += ["--env", name]
     if len(names) == 1:  # one environment: the plain verify, its report where many put it

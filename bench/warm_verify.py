@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from verify.contract import REPO_ROOT
+from shadow_mvs.core.contract import REPO_ROOT
 
 from .common import (
     EXIT_FAIL,

@@ -1,4 +1,4 @@
-"""Label values and family names of the metric contract (verify/contract.toml).
+"""Label values and family names of the metric contract (shadow_mvs/data/contract.toml).
 
 Copied here because the exporter runs alone in a container without the verify package;
 tests/exporter proves the copy equals the contract.

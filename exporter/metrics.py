@@ -18,7 +18,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from . import labels
+from exporter import labels
+
 from .pipeline import Pipeline
 
 _BUCKET_LABELS = (*(floatToGoString(b) for b in labels.LATENCY_BUCKETS_S), "+Inf")

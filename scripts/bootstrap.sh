@@ -19,7 +19,7 @@ if [ ! -x .venv/bin/python ]; then
   step "python venv .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import verify.cli, pytest_docker, tenacity' 2>/dev/null \
+if ! .venv/bin/python -c "import shadow_mvs.cli, pytest_docker, tenacity" 2>/dev/null \
    || [ pyproject.toml -nt .venv/.installed ]; then
   step "pip install -e .[dev]"
   .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'

@@ -4,10 +4,10 @@ listener opens, so the first searches may come back empty."""
 
 from typing import Any
 
-from fixtures.clients import GrafanaClient
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.run import CheckContext, CheckFailed
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.plugin.clients import GrafanaClient
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "dashboard"
 

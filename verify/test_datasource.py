@@ -4,11 +4,11 @@ check of it reaches Prometheus."""
 
 from typing import Any
 
-from fixtures.clients import GrafanaClient
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.run import CheckContext, CheckFailed
-from verify.settings import Settings
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.plugin.clients import GrafanaClient
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "datasource"
 PERMANENT_HEALTH_ERRORS = ("x509:", "401 Unauthorized", "403 Forbidden")

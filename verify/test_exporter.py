@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.exposition import ExpositionReport, inspect_exposition
-from verify.run import CheckContext, CheckFailed
-from verify.settings import Settings
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.evidence.exposition import ExpositionReport, inspect_exposition
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "exporter"
 

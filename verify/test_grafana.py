@@ -1,9 +1,9 @@
 """F-FAIL-GRAFANA → G-4: Grafana's /api/health (no auth) answers 200 with database ok. The
 version lands in the evidence, so a stand-in run says so on every report."""
 
-from fixtures.clients import GrafanaClient
-from fixtures.stack import Stack
-from verify.run import CheckContext, CheckFailed
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.plugin.clients import GrafanaClient
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "grafana"
 

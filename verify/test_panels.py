@@ -4,11 +4,11 @@ Prometheus directly and through Grafana's POST /api/ds/query (runbook F-4 "panel
 
 from prometheus_api_client import PrometheusConnect
 
-from fixtures.clients import GrafanaClient
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.panels import leftover_inputs, panel_queries
-from verify.run import CheckContext, CheckFailed
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.evidence.panels import leftover_inputs, panel_queries
+from shadow_mvs.plugin.clients import GrafanaClient
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "panels"
 

@@ -2,9 +2,9 @@
 
 import httpx
 
-from fixtures.stack import Stack
-from verify.run import CheckContext, CheckFailed
-from verify.settings import Settings
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "prometheus"
 

@@ -6,11 +6,11 @@ the job's series count within the contract's budget."""
 import httpx
 from prometheus_api_client import PrometheusConnect
 
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.empty_query import explain_empty_stage_query, first_failure_detail
-from verify.run import CheckContext, CheckFailed
-from verify.settings import Settings
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.evidence.empty_query import explain_empty_stage_query, first_failure_detail
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "queries"
 

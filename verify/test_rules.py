@@ -5,11 +5,11 @@ from typing import Any
 
 import httpx
 
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.run import CheckContext, CheckFailed
-from verify.settings import Settings
-from verify.status_api import rules_not_loaded
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.evidence.status_api import rules_not_loaded
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "rules"
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus's lastEvaluation before the first run

@@ -12,12 +12,12 @@ import httpx
 import pytest
 from prometheus_api_client import PrometheusConnect
 
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.run import CheckContext, CheckFailed
-from verify.session import verify_run
-from verify.settings import Settings
-from verify.slo import SloResult, alert_summary, evaluate_alerts, evaluate_slos
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.evidence.slo import SloResult, alert_summary, evaluate_alerts, evaluate_slos
+from shadow_mvs.plugin.stack import Stack
+from shadow_mvs.report.session import verify_run
 
 CHECK = "slo"
 

@@ -4,19 +4,19 @@ that warm-up is what the retry count INFO|targets_retry=N reports.
 
 Where the queried backend does not scrape (``--topology=remote-write``, or ``auto`` and the
 targets API lacks the job), the scrape is proven from the remote-written series instead
-(verify/remote_write.py); the evidence line says which path was used."""
+(shadow_mvs/evidence/remote_write.py); the evidence line says which path was used."""
 
 from typing import Any
 
 import httpx
 from prometheus_api_client import PrometheusConnect
 
-from fixtures.stack import Stack
-from verify.contract import Contract
-from verify.remote_write import backend_scrapes, prove_remote_written_scrape
-from verify.run import CheckContext, CheckFailed
-from verify.settings import Settings
-from verify.status_api import loaded_scrape_jobs, scrape_explained
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.evidence.remote_write import backend_scrapes, prove_remote_written_scrape
+from shadow_mvs.evidence.status_api import loaded_scrape_jobs, scrape_explained
+from shadow_mvs.plugin.stack import Stack
 
 CHECK = "targets"
 

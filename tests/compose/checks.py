@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from verify.contract import Contract
+from shadow_mvs.core.contract import Contract
 
 LOOPBACK = "127.0.0.1"
 GRAFANA_CONFIG_ROOT = "/etc/grafana"

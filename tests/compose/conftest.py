@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from fixtures.local_prometheus import local_prometheus
-from verify.contract import REPO_ROOT
+from shadow_mvs.core.contract import REPO_ROOT
 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 INSTALL_HINT = "run scripts/install-prometheus-tools.sh"

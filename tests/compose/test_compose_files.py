@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
+from shadow_mvs.core.contract import Contract, load_contract
 from tests.compose import checks
 from tests.compose.conftest import (
     ComposeConfig,
     run_compose_config,
     write_env_file,
 )
-from verify.contract import Contract, load_contract
 
 pytestmark = pytest.mark.docker
 

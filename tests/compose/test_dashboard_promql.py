@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
 from tests.compose import checks
-from verify.contract import REPO_ROOT, Contract, load_contract
 
 
 def dashboard_exprs() -> list[tuple[str, str]]:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from shadow_mvs.core.contract import Contract
 from tests.compose import checks
-from verify.contract import Contract
 
 
 def load_yaml(repo_root: Path, relative: str) -> dict[str, Any]:

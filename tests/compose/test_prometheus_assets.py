@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shadow_mvs.core.contract import Contract
 from tests.compose import checks
-from verify.contract import Contract
 
 PROMETHEUS_DIR = Path("compose/prometheus")
 RULES = PROMETHEUS_DIR / "rules" / "shadow_mvs_alerts.yml"

@@ -1,7 +1,7 @@
 """docs/*.md cannot drift from the data files, and every repo path they name exists.
 
-The generated blocks must equal what ``verify.docs`` renders from verify/contract.toml,
-verify/triage.toml and verify.settings.OPTIONS; each test here is also shown to turn red
+The generated blocks must equal what ``shadow_mvs.docs`` renders from the data files and
+``shadow_mvs.config.settings.OPTIONS``; each test here is also shown to turn red
 on a stale copy, an edited data file, or a path that does not exist.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from verify.contract import CONTRACT_FILE, REPO_ROOT, TRIAGE_FILE, load_contract
-from verify.docs import DOCS_DIR, DocsError, Sources, default_sources, generate, stale_files
-from verify.triage import load_triage
+from shadow_mvs.core.contract import CONTRACT_FILE, REPO_ROOT, TRIAGE_FILE, load_contract
+from shadow_mvs.core.triage import load_triage
+from shadow_mvs.docs import DOCS_DIR, DocsError, Sources, default_sources, generate, stale_files
 
 # Paths of the seed runbook's repository, named only in the mapping note of RUNBOOK.md.
 SEED_PREFIXES = ("docs/webui/", "scripts/obs/")
@@ -37,7 +37,7 @@ def docs_text() -> str:
 
 def run_docs_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "verify.docs", *args],
+        [sys.executable, "-m", "shadow_mvs.docs", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -56,7 +56,7 @@ def copy_docs(tmp_path: Path) -> Path:
 
 def test_committed_docs_equal_generator_output():
     stale = stale_files()
-    assert not stale, f"stale docs {[p.name for p in stale]}: run python -m verify.docs"
+    assert not stale, f"stale docs {[p.name for p in stale]}: run python -m shadow_mvs.docs"
 
 
 def test_both_docs_files_exist_with_their_blocks():

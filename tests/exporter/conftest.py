@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from fixtures.local_prometheus import free_loopback_port
-from verify.contract import REPO_ROOT
-from verify.waiting import GaveUp, bounded_poll
+from shadow_mvs.core.contract import REPO_ROOT
+from shadow_mvs.core.waiting import GaveUp, bounded_poll
 
 READY_BUDGET_S = 10.0
 EXIT_BUDGET_S = 10.0

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from exporter import labels
-from verify.contract import Contract
+from shadow_mvs.core.contract import Contract
 
 from .conftest import Exporter
 

@@ -1,7 +1,7 @@
 """Exporter profiles: each unhealthy profile shifts exactly the numbers it names, the
 healthy one stays inside every shadow SLO, the seed fixes all of it, and NO-LIVE holds in
 every profile. The SLO values are computed from simulated ticks (tests/exporter/slo_math.py)
-and compared with the thresholds in verify/contract.toml."""
+and compared with the thresholds in shadow_mvs/data/contract.toml."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from exporter.simulation import HEALTHY, PROFILES, simulate_tick
 from fixtures.local_prometheus import free_loopback_port
-from verify.contract import load_contract
+from shadow_mvs.core.contract import load_contract
 
 from .conftest import Launcher, run_exporter
 from .slo_math import slo_values

@@ -16,7 +16,7 @@ from exporter.labels import EDGES, RISK_REASONS, STAGES
 from exporter.ledger import Ledger
 from exporter.pipeline import Pipeline
 from exporter.simulation import client_order_id, simulate_tick
-from verify.contract import REPO_ROOT
+from shadow_mvs.core.contract import REPO_ROOT
 
 # The runbook's ledger fields (Phase 2.1 plus latency_ms), spelled out independently.
 RUNBOOK_LEDGER_FIELDS = {

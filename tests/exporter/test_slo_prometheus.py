@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from fixtures.local_prometheus import LocalPrometheus, local_prometheus
-from verify.contract import REPO_ROOT, load_contract
-from verify.slo import AlertNow, SloResult, evaluate_alerts, evaluate_slos
-from verify.waiting import bounded_poll
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.waiting import bounded_poll
+from shadow_mvs.evidence.slo import AlertNow, SloResult, evaluate_alerts, evaluate_slos
 
 from .conftest import Launcher
 

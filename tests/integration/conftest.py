@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.faults import FaultBench
-from verify.compose import (
+from shadow_mvs.stack.compose import (
     ComposeProject,
     EnvironmentProblem,
     host_network_default,

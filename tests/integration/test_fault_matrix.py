@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.faults import FaultBench, load_scenarios, run_cli, run_verify
-from verify.contract import load_contract
+from shadow_mvs.core.contract import load_contract
 
 SCENARIOS = load_scenarios()
 
@@ -78,7 +78,7 @@ def test_every_scenario_names_its_cause_in_words():
 
 
 def test_every_g_node_is_reached_by_some_scenario():
-    from verify.triage import load_triage
+    from shadow_mvs.core.triage import load_triage
 
     reached = {s.expect_node for s in SCENARIOS}
     # R-1 (no SLO data although the chain passed) has no injectable fault that the

@@ -23,8 +23,8 @@ import pytest
 
 from fixtures.faults import FaultBench
 from fixtures.locked_grafana import locked_grafana
-from verify import suite_version
-from verify.contract import REPO_ROOT
+from shadow_mvs import suite_version
+from shadow_mvs.core.contract import REPO_ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

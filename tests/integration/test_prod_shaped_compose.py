@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.faults import VerifyOutcome, run_cli, run_verify
-from verify.compose import EnvironmentProblem, require_docker
-from verify.prod_shaped import PKI_DIR
+from shadow_mvs.stack.compose import EnvironmentProblem, require_docker
+from shadow_mvs.stack.prod_shaped import PKI_DIR
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ENV = ("--env=prod-shaped",)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.clients import prometheus_client
 from fixtures.faults import VerifyOutcome, run_cli, run_verify
 from fixtures.prod_shaped import ProdShaped, prod_shaped
-from verify.access import TLS, EndpointAccess
-from verify.remote_write import prove_remote_written_scrape, stale_after_s
-from verify.run import CheckFailed
+from shadow_mvs.config.access import TLS, EndpointAccess
+from shadow_mvs.core.run import CheckFailed
+from shadow_mvs.evidence.remote_write import prove_remote_written_scrape, stale_after_s
+from shadow_mvs.plugin.clients import prometheus_client
 
 
 @pytest.fixture(scope="module")

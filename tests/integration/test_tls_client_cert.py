@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from fixtures.local_prometheus import LocalPrometheus, local_prometheus
-from verify.access import access_client
-from verify.certs import Pki, make_pki
-from verify.run import CheckFailed
-from verify.settings import Settings
+from shadow_mvs.config.access import access_client
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.run import CheckFailed
+from shadow_mvs.stack.certs import Pki, make_pki
 
 
 @pytest.fixture(scope="module")

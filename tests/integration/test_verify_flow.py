@@ -8,8 +8,8 @@ import secrets
 import pytest
 
 from fixtures.faults import occupy_port, run_cli, run_verify
-from verify.compose import ComposeProject, host_network_default
-from verify.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.stack.compose import ComposeProject, host_network_default
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -8,9 +8,9 @@ import socket
 import pytest
 
 from fixtures.faults import FaultBench, run_verify
-from verify.bringup import compose_service_logs
-from verify.contract import load_contract
-from verify.waiting import bounded_poll
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.core.waiting import bounded_poll
+from shadow_mvs.stack.bringup import compose_service_logs
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

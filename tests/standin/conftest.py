@@ -26,10 +26,10 @@ from fixtures.local_prometheus import (
     free_loopback_port,
     local_prometheus,
 )
-from verify.waiting import GaveUp, bounded_poll
+from shadow_mvs.core.waiting import GaveUp, bounded_poll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES_DIR = REPO_ROOT / "fixtures"
+
 STARTUP_BUDGET_S = 15.0
 ADMIN_USER = "admin"
 
@@ -155,7 +155,8 @@ def standin_env(provisioning_dir: Path, port: int, password: str, **extra: str) 
 
 
 def standin_command() -> list[str]:
-    # Run from fixtures/ as top-level ``grafana_standin``, exactly like the offline container.
+    # Run from the repo root as top-level ``grafana_standin`` beside ``shadow_mvs``, exactly
+    # like the offline container (which mounts both, the package's Grafana rules only).
     return [sys.executable, "-m", "grafana_standin"]
 
 
@@ -165,7 +166,7 @@ def launch_standin(provisioning_dir: Path, log_path: Path, **extra_env: str) -> 
     env = standin_env(provisioning_dir, port, password, **extra_env)
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            standin_command(), cwd=FIXTURES_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            standin_command(), cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
         )
     standin = Standin(f"http://127.0.0.1:{port}", port, password, process, log_path)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fixtures.grafana_standin.auth import Authenticator, AuthFailure
-from fixtures.grafana_standin.settings import Settings
+from grafana_standin.auth import Authenticator, AuthFailure
+from grafana_standin.settings import Settings
 
 from .conftest import Provisioning, Standin
 

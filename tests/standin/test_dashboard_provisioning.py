@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.grafana_standin.dashboards import provision_dashboards, read_providers
-from fixtures.grafana_standin.errors import ProvisioningError
-from fixtures.grafana_standin.slug import slugify, uid_problem
+from shadow_mvs.evidence.grafana_rules.dashboards import provision_dashboards, read_providers
+from shadow_mvs.evidence.grafana_rules.errors import ProvisioningError
+from shadow_mvs.evidence.grafana_rules.slug import slugify, uid_problem
 
 from .conftest import Provisioning
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.grafana_standin.datasources import provision_datasources, uid_from_name
-from fixtures.grafana_standin.errors import ProvisioningError
+from shadow_mvs.evidence.grafana_rules.datasources import provision_datasources, uid_from_name
+from shadow_mvs.evidence.grafana_rules.errors import ProvisioningError
 
 from .conftest import Provisioning
 

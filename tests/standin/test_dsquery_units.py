@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.grafana_standin.datasources import Datasource
-from fixtures.grafana_standin.dsquery import BadRequest, display_name, parse_time_ms, step_ms
+from grafana_standin.dsquery import BadRequest, display_name, parse_time_ms, step_ms
+from shadow_mvs.evidence.grafana_rules.datasources import Datasource
 
 NOW = 1_700_000_000_000
 HOUR = 3_600_000

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from verify.contract import load_contract
+from shadow_mvs.core.contract import load_contract
 
 from .conftest import Standin, provisioning_with_datasources, running_standin
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.grafana_standin.interpolation import (
+from shadow_mvs.evidence.grafana_rules.interpolation import (
     InterpolationError,
     interpolate,
     interpolate_values,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.grafana_standin.dashboards import provision_dashboards, read_providers
-from fixtures.grafana_standin.datasources import provision_datasources
-from verify.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.evidence.grafana_rules.dashboards import provision_dashboards, read_providers
+from shadow_mvs.evidence.grafana_rules.datasources import provision_datasources
 
 from .conftest import Standin
 

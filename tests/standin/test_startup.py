@@ -1,5 +1,7 @@
 """Process contract: fatal provisioning exits before listening, SIGTERM exits cleanly,
-and the package runs as top-level ``grafana_standin`` with stdlib + PyYAML only."""
+and the package runs as top-level ``grafana_standin`` with stdlib + PyYAML + Grafana's
+file rules (``shadow_mvs.evidence.grafana_rules``, the only part of the suite the offline
+container mounts)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 from fixtures.local_prometheus import free_loopback_port
 
 from .conftest import (
-    FIXTURES_DIR,
+    REPO_ROOT,
     Provisioning,
     Standin,
     port_is_closed,
@@ -21,7 +23,9 @@ from .conftest import (
     standin_env,
 )
 
-PACKAGE_DIR = FIXTURES_DIR / "grafana_standin"
+PACKAGE_DIR = REPO_ROOT / "grafana_standin"
+RULES_PACKAGE = "shadow_mvs.evidence.grafana_rules"
+RULES_DIR = REPO_ROOT / "shadow_mvs" / "evidence" / "grafana_rules"
 TOO_MANY_DEFAULTS = (
     "Datasource provisioning error: datasource.yaml config is invalid. "
     "Only one datasource per organization can be marked as default"
@@ -32,7 +36,7 @@ def run_to_exit(provisioning_dir: Path) -> tuple[subprocess.CompletedProcess[str
     port = free_loopback_port()
     finished = subprocess.run(
         standin_command(),
-        cwd=FIXTURES_DIR,
+        cwd=REPO_ROOT,
         env=standin_env(provisioning_dir, port, "unused"),
         capture_output=True,
         text=True,
@@ -87,9 +91,10 @@ def _imports(path: Path) -> list[ast.Import | ast.ImportFrom]:
     return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
 
 
-@pytest.mark.parametrize("module", sorted(PACKAGE_DIR.glob("*.py")), ids=lambda p: p.name)
-def test_only_relative_stdlib_and_yaml_imports(module: Path) -> None:
+def _foreign_imports(module: Path) -> list[str]:
+    """What the module imports beyond stdlib, PyYAML, its own package and Grafana's rules."""
     allowed = set(sys.stdlib_module_names) | {"yaml"}
+    foreign = []
     for node in _imports(module):
         if isinstance(node, ast.ImportFrom) and node.level > 0:
             continue
@@ -99,12 +104,30 @@ def test_only_relative_stdlib_and_yaml_imports(module: Path) -> None:
             else [a.name for a in node.names]
         )
         for name in names:
-            assert name.split(".")[0] in allowed, f"{module.name} imports {name!r}"
+            if name.split(".")[0] not in allowed and not name.startswith(RULES_PACKAGE):
+                foreign.append(name)
+    return foreign
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted([*PACKAGE_DIR.glob("*.py"), *RULES_DIR.glob("*.py")]),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_only_stdlib_yaml_and_grafana_rules_imports(module: Path) -> None:
+    assert _foreign_imports(module) == [], f"{module.name} imports more than the container has"
+
+
+def test_import_check_sees_a_suite_import(tmp_path: Path) -> None:
+    # The check above can fail: anything of the suite beyond Grafana's rules is caught.
+    bad = tmp_path / "bad.py"
+    bad.write_text("import httpx\nfrom shadow_mvs.core.run import CheckFailed\n")
+    assert _foreign_imports(bad) == ["httpx", "shadow_mvs.core.run"]
 
 
 def test_importable_from_the_repo_root() -> None:
-    from fixtures.grafana_standin import VERSION
-    from fixtures.grafana_standin.app import main
+    from grafana_standin import VERSION
+    from grafana_standin.app import main
 
     assert "standin" in VERSION
     assert callable(main)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from fixtures.loopback import QuietHandler, serving
-from verify.access import TLS, Access, EndpointAccess, resolve_endpoint
-from verify.forensics import write_bundle
-from verify.settings import Settings, SettingsError
+from shadow_mvs.config.access import TLS, Access, EndpointAccess, resolve_endpoint
+from shadow_mvs.config.settings import Settings, SettingsError
+from shadow_mvs.report.forensics import write_bundle
 
 SECRET_VARS = (
     "GRAFANA_TOKEN",
@@ -93,7 +93,7 @@ def test_malformed_headers_are_a_usage_error(monkeypatch):
 
 
 def test_environment_can_name_other_variables():
-    from verify.access import SecretNames
+    from shadow_mvs.config.access import SecretNames
 
     env = {"PROD_GRAFANA_SA": "glsa_prod-1234"}
     grafana = resolve_endpoint(
@@ -175,7 +175,7 @@ def test_forensics_sends_each_credential_to_its_own_endpoint_only(monkeypatch, t
 
 
 def test_every_secret_of_a_run_is_scrubbed(monkeypatch):
-    from verify.reporter import scrub
+    from shadow_mvs.report.reporter import scrub
 
     access = Access(
         (
@@ -189,7 +189,7 @@ def test_every_secret_of_a_run_is_scrubbed(monkeypatch):
 
 
 def test_mimir_no_org_id_is_named_a_missing_tenant_header():
-    from verify.access import denied_failure
+    from shadow_mvs.config.access import denied_failure
 
     failed = denied_failure(
         EndpointAccess("prometheus", "https://mimir"),
@@ -214,7 +214,7 @@ def test_mimir_no_org_id_is_named_a_missing_tenant_header():
 def test_tls_problems_are_named_in_operator_words(verify_message, named):
     import ssl
 
-    from verify.access import tls_problem
+    from shadow_mvs.config.access import tls_problem
 
     error = ssl.SSLCertVerificationError(
         1,

@@ -1,5 +1,5 @@
 """The cause vocabulary cannot drift: every cause id raised in code is declared in
-verify/causes.toml, every declared cause routes to an existing node whose title fits it,
+shadow_mvs/data/causes.toml, every declared cause routes to an existing node whose title fits it,
 and the code scan turns red for an undeclared cause. No Docker."""
 
 import ast
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from verify.bringup import SERVICE_CHECK
-from verify.causes import cause_for_service, load_causes, sentence
-from verify.contract import REPO_ROOT, load_contract
-from verify.run import CheckFailed, VerifyRun
-from verify.triage import load_triage, route
+from shadow_mvs.core.causes import cause_for_service, load_causes, sentence
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.run import CheckFailed, VerifyRun
+from shadow_mvs.core.triage import load_triage, route
+from shadow_mvs.stack.bringup import SERVICE_CHECK
 
-SCANNED = ("verify", "fixtures")
+SCANNED = ("shadow_mvs", "verify", "fixtures")
 
 
 def raised_cause_ids(paths: list[Path]) -> dict[str, list[str]]:
@@ -52,7 +52,7 @@ def test_every_cause_raised_in_code_is_declared():
 def test_the_scan_turns_red_for_an_undeclared_cause(tmp_path):
     module = tmp_path / "check.py"
     module.write_text(
-        "from verify.run import CheckFailed\n"
+        "from shadow_mvs.core.run import CheckFailed\n"
         "def probe():\n"
         "    raise CheckFailed('boom', cause='made_up_cause', retryable=False)\n"
     )

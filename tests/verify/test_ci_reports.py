@@ -14,10 +14,10 @@ import pytest
 
 from fixtures.faults import run_verify
 from fixtures.locked_grafana import locked_grafana
-from verify import suite_version
-from verify.ci_reports import annotation, escape_data, escape_property, step_summary
-from verify.run import CheckBlocked, CheckFailed, VerifyRun
-from verify.triage import route
+from shadow_mvs import suite_version
+from shadow_mvs.core.run import CheckBlocked, CheckFailed, VerifyRun
+from shadow_mvs.core.triage import route
+from shadow_mvs.report.ci_reports import annotation, escape_data, escape_property, step_summary
 
 PASSWORD = "Ci-Secret-7f3a"  # the fake Grafana leaks it in its version string
 NODE = route("F-FAIL-DASHBOARD", "auth").id  # a 401 routes to the datasource/auth node

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from fixtures.faults import run_cli
-from verify import cli
+from shadow_mvs import cli
 
 shadow_mvs = run_cli
 

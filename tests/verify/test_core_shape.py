@@ -1,6 +1,6 @@
 """One shape for the core: every check is a module + a contract entry + a triage route (the
 rest — markers, docs, JSON — derives from those), and every wait in the project goes
-through the one bounded poll in verify/waiting.py. Docker-free."""
+through the one bounded poll in shadow_mvs/core/waiting.py. Docker-free."""
 
 import ast
 import time
@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from verify.contract import PACKAGE_DIR, REPO_ROOT, load_contract
-from verify.triage import route
-from verify.waiting import GaveUp, bounded_poll
+from shadow_mvs.core.contract import CHECKS_DIR, DATA_DIR, REPO_ROOT, load_contract
+from shadow_mvs.core.triage import route
+from shadow_mvs.core.waiting import GaveUp, bounded_poll
 
-SOURCE_DIRS = ("verify", "fixtures", "tests", "bench", "exporter")
+SOURCE_DIRS = ("shadow_mvs", "verify", "fixtures", "grafana_standin", "tests", "bench", "exporter")
 
 
 def check_modules() -> dict[str, str]:
     """CHECK of every verify/test_*.py module, by module file name."""
     found = {}
-    for path in sorted(PACKAGE_DIR.glob("test_*.py")):
+    for path in sorted(CHECKS_DIR.glob("test_*.py")):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "CHECK" for t in node.targets
@@ -30,7 +30,7 @@ def check_modules() -> dict[str, str]:
 
 def test_every_check_module_has_a_contract_entry_and_back():
     modules = check_modules()
-    assert len(modules) == len(list(PACKAGE_DIR.glob("test_*.py"))), "a module without CHECK"
+    assert len(modules) == len(list(CHECKS_DIR.glob("test_*.py"))), "a module without CHECK"
     contract_checks = [c.name for c in load_contract().checks]
     assert sorted(modules.values()) == sorted(contract_checks)
     assert len(set(modules.values())) == len(modules), "two modules claim one check"
@@ -52,7 +52,7 @@ def python_files() -> list[Path]:
 
 
 def test_one_poll_helper_no_private_retry_loops():
-    own = {REPO_ROOT / "verify" / "waiting.py", Path(__file__).resolve()}
+    own = {REPO_ROOT / "shadow_mvs" / "core" / "waiting.py", Path(__file__).resolve()}
     offenders = []
     for path in python_files():
         if path in own:
@@ -69,7 +69,7 @@ def test_no_stale_node_range_in_texts():
         *python_files(),
         *REPO_ROOT.glob("*.md"),
         *(REPO_ROOT / "docs").glob("*.md"),
-        *(REPO_ROOT / "verify").glob("*.toml"),
+        *DATA_DIR.glob("*.toml"),
     ]
     hits = [str(p.relative_to(REPO_ROOT)) for p in texts if stale in p.read_text()]
     assert hits == []

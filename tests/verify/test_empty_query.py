@@ -1,7 +1,7 @@
 """The G-7 explanation's pure parts; the probes themselves run against a real stack in
 the fault matrix (no-shadow-events, mode-label-renamed)."""
 
-from verify.empty_query import Probe, first_failure_detail, window_seconds
+from shadow_mvs.evidence.empty_query import Probe, first_failure_detail, window_seconds
 
 
 def test_window_is_read_from_the_query():

@@ -3,9 +3,9 @@ secrets are named (never held) and read from the process or a git-ignored file."
 
 import pytest
 
-from verify.contract import REPO_ROOT
-from verify.environments import load_environments
-from verify.settings import Settings, SettingsError
+from shadow_mvs.config.environments import load_environments
+from shadow_mvs.config.settings import Settings, SettingsError
+from shadow_mvs.core.contract import REPO_ROOT
 
 ENV_VARS = (
     "SHADOW_MVS_ENV",

@@ -2,8 +2,8 @@
 
 import pytest
 
-from verify.contract import load_contract
-from verify.exposition import inspect_exposition
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.evidence.exposition import inspect_exposition
 
 GOOD = """\
 # TYPE shadow_mvs_up gauge

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-from verify import cli, suite_version
-from verify.contract import PACKAGE_DIR, REPO_ROOT, load_contract
+from shadow_mvs import cli, suite_version
+from shadow_mvs.core.contract import CHECKS_DIR, PACKAGE_DIR, REPO_ROOT, is_checkout, load_contract
 
 COLLECT = ["-m", "pytest", "verify/", "--collect-only", "-q", "--trace-config", "--stack=external"]
 
@@ -34,14 +34,14 @@ def registrations(output: str, module: str) -> int:
 
 def test_entry_point_is_declared():
     ours = [ep for ep in entry_points(group="pytest11") if ep.name == "shadow_mvs"]
-    assert [ep.value for ep in ours] == ["shadow_mvs"]
+    assert [ep.value for ep in ours] == ["shadow_mvs.pytest_entry"]
 
 
 def test_entry_point_and_conftest_register_the_suite_once():
     result = collect()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert registrations(result.stdout, "shadow_mvs") == 1
-    assert registrations(result.stdout, "verify.pytest_plugin") == 1
+    assert registrations(result.stdout, "shadow_mvs.pytest_entry") == 1
+    assert registrations(result.stdout, "shadow_mvs.plugin") == 1
     assert f"{len(load_contract().checks)} tests collected" in result.stdout
 
 
@@ -49,13 +49,13 @@ def test_conftest_alone_still_wires_the_suite():
     # Entry point off (e.g. plugin autoload disabled): the root conftest names the module.
     result = collect("-p", "no:shadow_mvs")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert registrations(result.stdout, "shadow_mvs") == 0
-    assert registrations(result.stdout, "verify.pytest_plugin") == 1
+    assert registrations(result.stdout, "shadow_mvs.pytest_entry") == 0
+    assert registrations(result.stdout, "shadow_mvs.plugin") == 1
 
 
 def test_version_flag():
     result = subprocess.run(
-        [sys.executable, "-m", "verify.cli", "--version"], capture_output=True, text=True
+        [sys.executable, "-m", "shadow_mvs.cli", "--version"], capture_output=True, text=True
     )
     assert result.returncode == 0
     assert result.stdout.strip() == f"shadow-mvs {suite_version()}"
@@ -67,7 +67,7 @@ def test_outside_a_checkout_the_cli_runs_the_installed_copy(monkeypatch, tmp_pat
     monkeypatch.chdir(tmp_path)
     assert cli.suite_root() is None
     command = cli.pytest_command(cli.build_parser().parse_args(["verify", "--stack=external"]))
-    assert command[1:6] == ["-m", "pytest", "-p", "no:cacheprovider", str(PACKAGE_DIR)]
+    assert command[1:6] == ["-m", "pytest", "-p", "no:cacheprovider", str(CHECKS_DIR)]
 
 
 def test_from_a_checkout_the_cli_runs_the_checkout(monkeypatch, tmp_path):
@@ -76,15 +76,18 @@ def test_from_a_checkout_the_cli_runs_the_checkout(monkeypatch, tmp_path):
     assert cli.suite_root() == REPO_ROOT
 
 
-def test_cli_and_entry_point_agree_on_what_a_checkout_is(tmp_path):
-    import shadow_mvs
+def test_a_checkout_is_the_source_tree_not_the_package_or_another_folder(tmp_path):
+    assert is_checkout(REPO_ROOT)
+    assert not is_checkout(PACKAGE_DIR)
+    assert not is_checkout(tmp_path)
+    assert CHECKS_DIR == REPO_ROOT / "verify"  # an editable install runs the checkout's checks
 
-    for path in (REPO_ROOT, PACKAGE_DIR.parent, tmp_path, PACKAGE_DIR):
-        assert cli.is_checkout(path) == shadow_mvs.is_checkout(path), path
-    assert cli.is_checkout(REPO_ROOT)
 
-
-PLUGIN_MODULES = ("fixtures/stack.py", "fixtures/clients.py", "verify/plugin.py")
+PLUGIN_MODULES = (
+    "shadow_mvs/plugin/stack.py",
+    "shadow_mvs/plugin/clients.py",
+    "shadow_mvs/plugin/wiring.py",
+)
 # pytest-docker's fixtures are overridden by name on purpose: their names are its contract.
 OVERRIDES = {
     "docker_compose_command",

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.grafana_preflight import grafana_findings
-from verify.causes import Finding
-from verify.contract import REPO_ROOT, load_contract
-from verify.preflight import Mounts, prometheus_findings, promtool_path
-from verify.reporter import render
-from verify.run import CheckFailed, VerifyRun
+from shadow_mvs.core.causes import Finding
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.run import CheckFailed, VerifyRun
+from shadow_mvs.evidence.grafana_preflight import grafana_findings
+from shadow_mvs.evidence.preflight import Mounts, prometheus_findings, promtool_path
+from shadow_mvs.report.reporter import render
 
 needs_promtool = pytest.mark.skipif(promtool_path() is None, reason="bootstrap installs promtool")
 

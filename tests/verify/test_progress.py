@@ -12,9 +12,9 @@ import pytest
 
 from fixtures.faults import run_verify
 from fixtures.locked_grafana import locked_grafana
-from verify.contract import REPO_ROOT, load_contract
-from verify.progress import CLEAR_LINE, plain_wanted
-from verify.run import CheckFailed, VerifyRun
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.run import CheckFailed, VerifyRun
+from shadow_mvs.report.progress import CLEAR_LINE, plain_wanted
 
 NOT_CI = {"CI": "", "GITHUB_ACTIONS": ""}
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ WAIT\|grafana\|", re.MULTILINE)

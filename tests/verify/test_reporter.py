@@ -2,9 +2,9 @@
 
 import pytest
 
-from verify.contract import load_contract
-from verify.reporter import check_line, render, scrub, verdict
-from verify.run import CheckBlocked, CheckFailed, VerifyRun
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.core.run import CheckBlocked, CheckFailed, VerifyRun
+from shadow_mvs.report.reporter import check_line, render, scrub, verdict
 
 COMPOSE = "docker compose -p peaktrade-shadow-mvs -f compose/x.yml"
 

@@ -5,8 +5,8 @@ import time
 import httpx
 import pytest
 
-from verify.contract import load_contract
-from verify.run import CheckBlocked, CheckFailed, VerifyRun, describe
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.core.run import CheckBlocked, CheckFailed, VerifyRun, describe
 
 
 def fast_run() -> VerifyRun:

@@ -11,8 +11,8 @@ import pytest
 from fixtures.faults import run_cli, run_verify
 from fixtures.local_prometheus import free_loopback_port
 from fixtures.loopback import QuietHandler, serving
+from shadow_mvs.core.contract import load_contract
 from tests.exporter.conftest import Exporter, Launcher
-from verify.contract import load_contract
 
 CHECKS = [c.name for c in load_contract().checks]
 N = len(CHECKS)

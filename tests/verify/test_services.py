@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from fixtures.local_prometheus import PROMETHEUS_BIN
-from verify.compose import ComposeProject
-from verify.contract import REPO_ROOT, load_contract
-from verify.run import CheckBlocked, CheckFailed, VerifyRun
-from verify.services import ServiceWatch, parse_ps, telling_lines
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.run import CheckBlocked, CheckFailed, VerifyRun
+from shadow_mvs.stack.compose import ComposeProject
+from shadow_mvs.stack.services import ServiceWatch, parse_ps, telling_lines
 
 GRAFANA_FATAL = (
     'logger=provisioning t=2026-11-25T10:00:00Z level=error msg="Failed to provision data '
@@ -161,7 +161,7 @@ def test_real_standin_dies_with_a_line_the_suite_reads(tmp_path: Path):
         (datasources / f"{name}.yaml").write_text(yaml.safe_dump(doc))
     finished = subprocess.run(
         [sys.executable, "-m", "grafana_standin"],
-        cwd=REPO_ROOT / "fixtures",
+        cwd=REPO_ROOT,
         env={"GF_PATHS_PROVISIONING": str(tmp_path), "GF_SERVER_HTTP_PORT": "0"},
         capture_output=True,
         text=True,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from verify.settings import Settings, SettingsError
+from shadow_mvs.config.settings import Settings, SettingsError
 
 
 def test_defaults_come_from_the_contract(monkeypatch):

@@ -1,4 +1,4 @@
-"""The SLO judgement (verify/slo.py), the gate switch and `explain R-n`, without a stack:
+"""The SLO judgement (shadow_mvs/evidence/slo.py), the gate switch and `explain R-n`, without a stack:
 queries are answered from fixed samples, as Prometheus's instant-query API would."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import math
 import pytest
 
 from fixtures.faults import run_cli
-from verify import cli
-from verify.contract import load_contract
-from verify.settings import Settings
-from verify.slo import SloResult, alert_summary, evaluate_alerts, evaluate_slos
+from shadow_mvs import cli
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.evidence.slo import SloResult, alert_summary, evaluate_alerts, evaluate_slos
 
 CONTRACT = load_contract()
 OBJECTIVES = {o.name: o for o in CONTRACT.slo_objectives}
@@ -138,7 +138,7 @@ def test_explain_prints_an_incident_runbook():
 def alert_rules() -> list[dict]:
     import yaml
 
-    from verify.contract import REPO_ROOT
+    from shadow_mvs.core.contract import REPO_ROOT
 
     doc = yaml.safe_load((REPO_ROOT / "compose/prometheus/rules/shadow_mvs_alerts.yml").read_text())
     return [rule for group in doc["groups"] for rule in group["rules"]]
@@ -157,7 +157,7 @@ def test_each_slo_has_its_alert_naming_the_same_r_node_and_threshold(objective):
 
 
 def test_every_alert_names_an_existing_incident_runbook():
-    from verify.triage import load_triage
+    from shadow_mvs.core.triage import load_triage
 
     nodes = load_triage()
     for rule in alert_rules():

@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 from fixtures.local_prometheus import PROMETHEUS_BIN, free_loopback_port, local_prometheus
-from verify.status_api import (
+from shadow_mvs.core.waiting import bounded_poll
+from shadow_mvs.evidence.status_api import (
     loaded_scrape_jobs,
     rules_not_loaded,
     scrape_explained,
     seconds,
 )
-from verify.waiting import bounded_poll
 
 pytestmark = pytest.mark.skipif(
     not PROMETHEUS_BIN.exists(), reason="bootstrap installs .tools/bin/prometheus"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from verify.causes import causes_routed_to
-from verify.contract import load_contract
-from verify.triage import load_triage, route
+from shadow_mvs.core.causes import causes_routed_to
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.core.triage import load_triage, route
 
 
 def test_every_f_code_routes_to_a_node():
@@ -23,7 +23,7 @@ def test_nodes_g1_to_g8_and_r1_to_r5_exist_with_commands():
 
 
 def test_routes_are_unique_and_name_known_f_codes():
-    # Causes route by their own node (verify/causes.toml, tests/verify/test_causes.py).
+    # Causes route by their own node (shadow_mvs/data/causes.toml, tests/verify/test_causes.py).
     f_codes = {check.f_code for check in load_contract().checks}
     seen: set[str] = set()
     for node in load_triage().values():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from verify.contract import REPO_ROOT
+from shadow_mvs.core.contract import REPO_ROOT
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 WORKFLOW = WORKFLOWS / "verify.yml"

@@ -1,0 +1,230 @@
+"""``shadow-mvs``: the operator's entry point — up, verify, explain, down.
+
+Exit codes are the same for every subcommand: 0 PASS/done, 1 FAIL, 2 usage or
+environment error (bad flag or value; for up/down also no Docker daemon, missing
+credentials or images). ``verify`` reports a stack that cannot start as the FAIL of the
+component at fault (exit 1), because that is the verdict an operator needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from shadow_mvs import suite_version
+from shadow_mvs.config.settings import OPTIONS, Settings, SettingsError, register_options
+from shadow_mvs.core.causes import causes_routed_to
+from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, is_checkout
+from shadow_mvs.core.triage import load_triage
+from shadow_mvs.many import verify_many
+from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
+from shadow_mvs.stack.compose import (
+    DOWN_ARGS,
+    UP_ARGS,
+    EnvironmentProblem,
+    offline_image_present,
+    require_docker,
+)
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+STACK_FLAGS = ("--offline", "--host-network")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shadow-mvs", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"shadow-mvs {suite_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the compose stack and leave it running")
+    register_options(up.add_argument, (*STACK_FLAGS, "--env"))
+    down = sub.add_parser("down", help="stop the stack and drop its volumes")
+    register_options(down.add_argument, (*STACK_FLAGS, "--env"))
+    verify = sub.add_parser("verify", help="run `pytest verify/` with these options")
+    register_options(verify.add_argument, [o.flag for o in OPTIONS if o.flag != "--env"])
+    verify.add_argument(
+        "--env",
+        action="append",
+        default=None,
+        help="named environment (environments.toml); repeat to verify several concurrently "
+        "(env SHADOW_MVS_ENV)",
+    )
+    verify.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
+    )
+    explain = sub.add_parser(
+        "explain", help="print a triage node (G-1…G-9) or incident runbook (R-1…R-5)"
+    )
+    explain.add_argument("node", help="node id, e.g. G-3")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    values = vars(args)
+    if isinstance(values.get("env"), list):  # verify --env a --env b: one at a time here
+        values = {**values, "env": values["env"][0]}
+    return Settings.from_values(values)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.bring_up:
+        return environment_up(settings)
+    preflight(settings)
+    compose = settings.compose
+    print(
+        f"shadow-mvs: {compose.base_command(relative=True)} {compose.up_command()}", file=sys.stderr
+    )
+    started = time.monotonic()
+    result = compose.run(compose.up_command(), check=False)
+    if result.returncode != 0:
+        print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
+        return EXIT_USAGE
+    # The verify that follows treats this stack as external (short grace on "connection
+    # refused"), so `up` returns only once every endpoint answers.
+    wait_answering(settings.urls)
+    print(
+        f"shadow-mvs: stack up in {time.monotonic() - started:.1f} s; "
+        "next: shadow-mvs verify --stack=external",
+        file=sys.stderr,
+    )
+    return EXIT_PASS
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    require_docker()
+    settings = _settings(args)
+    compose = settings.compose
+    result = compose.run(DOWN_ARGS, check=False)
+    if result.returncode != 0:
+        print(result.stderr.strip(), file=sys.stderr)
+        return EXIT_USAGE
+    if settings.bring_up:
+        from shadow_mvs.stack import (
+            prod_shaped,  # cryptography and bcrypt: only for a stack we generate
+        )
+
+        prod_shaped.remove()
+        print(f"shadow-mvs: removed {prod_shaped.PKI_DIR.relative_to(REPO_ROOT)}", file=sys.stderr)
+    print(f"shadow-mvs: project {compose.name} is down", file=sys.stderr)
+    return EXIT_PASS
+
+
+def suite_root() -> Path | None:
+    """The checkout ``pytest verify`` runs in: this package's own (editable install), else one
+    at or above the current directory (a non-editable install used from a checkout behaves
+    as the editable one), else None: run the installed copy from the current directory."""
+    for candidate in (REPO_ROOT, Path.cwd(), *Path.cwd().parents):
+        if is_checkout(candidate):
+            return candidate
+    return None
+
+
+def pytest_command(args: argparse.Namespace) -> list[str]:
+    if suite_root() is not None:
+        command = [sys.executable, "-m", "pytest", "verify"]
+    else:  # no pyproject.toml to read addopts from: no cache dir inside site-packages
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(CHECKS_DIR)]
+    for opt in OPTIONS:
+        value = getattr(args, opt.dest, None)
+        if isinstance(value, list):  # --env, one environment per pytest run
+            value = value[0]
+        if value is None or value is False:
+            continue
+        command += [opt.flag] if opt.is_switch else [f"{opt.flag}={value}"]
+    extra = [a for a in args.pytest_args if a != "--"]
+    return command + extra
+
+
+def environment_up(settings: Settings) -> int:
+    """``up --env prod-shaped``: generate the PKI and secrets, then start its compose files."""
+    if not settings.offline:
+        print(
+            f"shadow-mvs: --env {settings.env_name} runs from the offline image: add --offline",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    require_docker()
+    if not offline_image_present():
+        raise StackStartError(
+            "prometheus", "offline image missing: run bash compose/images/build-offline-images.sh"
+        )
+    compose = settings.compose
+    if not compose.run("ps -q", check=False).stdout.strip():
+        for port in (9109, 9092, 3000, 9095):
+            if port_in_use(f"http://127.0.0.1:{port}"):
+                print(
+                    f"shadow-mvs: port {port} is in use outside compose project "
+                    f"{compose.name}; free it first",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+    from shadow_mvs.stack import (
+        prod_shaped,  # cryptography and bcrypt: only for a stack we generate
+    )
+
+    prod_shaped.prepare()
+    up = f"{UP_ARGS}"
+    print(f"shadow-mvs: {compose.base_command(relative=True)} {up}", file=sys.stderr)
+    started = time.monotonic()
+    result = compose.run(up, check=False)
+    if result.returncode != 0:
+        print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"shadow-mvs: {settings.env_name} up in {time.monotonic() - started:.1f} s "
+        f"(certificates and secrets in {prod_shaped.PKI_DIR.relative_to(REPO_ROOT)}); "
+        f"next: shadow-mvs verify --env {settings.env_name}",
+        file=sys.stderr,
+    )
+    return EXIT_PASS
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    if args.env and len(args.env) > 1:
+        return verify_many(args, pytest_command, suite_root() or Path.cwd())
+    _settings(args)  # reject bad values before pytest starts
+    code = subprocess.run(pytest_command(args), cwd=suite_root(), check=False).returncode
+    return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    nodes = load_triage()
+    node = nodes.get(args.node.upper())
+    if node is None:
+        print(f"shadow-mvs: unknown node {args.node!r}; known: {', '.join(nodes)}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{node.id}: {node.title}")
+    print(f"  symptom:      {node.symptom}")
+    print(f"  likely cause: {node.likely_cause}")
+    print(f"  reached from: {', '.join(node.routes) or '-'}")
+    for cause in causes_routed_to(node.id):
+        print(f"  cause {cause.id}: {cause.sentence}")
+    print("  next commands:")
+    for command in node.commands(Settings.from_values({}).compose.base_command(relative=True)):
+        print(f"    {command}")
+    return EXIT_PASS
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "verify": cmd_verify, "explain": cmd_explain}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (SettingsError, EnvironmentProblem) as error:
+        print(f"shadow-mvs: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except StackStartError as error:
+        print(f"shadow-mvs: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

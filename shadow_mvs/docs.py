@@ -1,0 +1,446 @@
+"""Operator docs that cannot drift: fill the generated blocks of docs/*.md from the data files.
+
+A block sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``;
+everything between the markers is rewritten from the data files (``shadow_mvs/data/``) and
+``shadow_mvs.config.settings.OPTIONS``. Text outside the markers is hand-written and left alone.
+
+    python -m shadow_mvs.docs            rewrite the blocks in place
+    python -m shadow_mvs.docs --check    exit 1 naming every stale file, change nothing
+
+Exit 2 when a docs file is malformed (unknown block, missing END, a required block absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from shadow_mvs.cli import STACK_FLAGS
+from shadow_mvs.config.settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
+from shadow_mvs.core.causes import causes_routed_to
+from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
+from shadow_mvs.core.triage import (
+    COMPOSE_ONLY_TAG,
+    COMPOSE_PLACEHOLDER,
+    URL_PLACEHOLDERS,
+    Node,
+    load_triage,
+    route,
+)
+
+DOCS_DIR = REPO_ROOT / "docs"
+BLOCK = re.compile(
+    r"(?P<begin><!-- BEGIN GENERATED: (?P<name>[\w-]+) -->)\n"
+    r"(?P<body>.*?)"
+    r"(?P<end><!-- END GENERATED: (?P=name) -->)",
+    re.DOTALL,
+)
+ANY_MARKER = re.compile(r"<!-- (?:BEGIN|END) GENERATED: [\w-]+ -->")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The data a docs build reads; tests pass edited copies to prove the check bites."""
+
+    contract: Contract
+    nodes: dict[str, Node]
+
+
+class DocsError(Exception):
+    """A docs file the generator cannot process (exit code 2)."""
+
+
+def code(text: object) -> str:
+    return f"`{text}`"
+
+
+def cell(text: str) -> str:
+    """A Markdown table cell: a literal pipe would end the cell."""
+    return text.replace("|", "\\|")
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def codes(items: Iterable[object]) -> str:
+    return ", ".join(code(i) for i in items) or "—"
+
+
+# --- CONTRACT.md blocks -------------------------------------------------------------------
+
+
+def render_endpoints(src: Sources) -> str:
+    rows = []
+    for key, url in src.contract.endpoints.items():
+        component = key.removesuffix("_url")
+        rows.append([component, code(url), code(urlsplit(url).port)])
+    return table(["component", "URL (host)", "port"], rows)
+
+
+def render_stack(src: Sources) -> str:
+    stack = src.contract.stack
+    rows = [
+        ["contract version", code(src.contract.version)],
+        ["compose project", code(stack["project"])],
+        ["compose files (always)", codes(stack["compose_files"])],
+        ["Linux host-network override", code(stack["host_network_override"])],
+        ["offline override", code(stack["offline_override"])],
+        ["mini-stack (G-8 only; never combined)", code(stack["mini_stack_file"])],
+        ["env file (git-ignored)", code(stack["env_file"])],
+        ["pipeline modes", codes(stack["modes"]) + f" (default {code(stack['default_mode'])})"],
+    ]
+    return table(["what", "value"], rows)
+
+
+def render_prometheus(src: Sources) -> str:
+    prom = src.contract.prometheus
+    rows = [
+        ["job", code(prom["job"])],
+        ["target", code(prom["target"])],
+        ["scrape interval", f"{prom['scrape_interval_s']} s"],
+        ["config file", code(prom["config_file"])],
+    ]
+    return table(["what", "value"], rows)
+
+
+def render_grafana_access(src: Sources) -> str:
+    grafana = src.contract.grafana
+    return table(
+        ["what", "value"],
+        [
+            ["verifier login (user:pass)", code(grafana["credentials_env"])],
+            [
+                "fallback: Grafana admin (from env or .env)",
+                f"{code(grafana['admin_user_env'])}, {code(grafana['admin_password_env'])}",
+            ],
+            ["stand-in marker in /api/health version", code(grafana["standin_marker"])],
+        ],
+    )
+
+
+def render_datasource(src: Sources) -> str:
+    ds = src.contract.datasource
+    rows = [
+        ["name", code(ds["name"])],
+        ["uid", code(ds["uid"])],
+        ["type", code(ds["type"])],
+        ["url", code(ds["url"])],
+        ["default", code(str(ds["is_default"]).lower())],
+        ["provisioning file", code(ds["file"])],
+        ["mini-stack URL (a default pointing here is G-8)", code(ds["mini_stack_url"])],
+    ]
+    return table(["field", "value"], rows)
+
+
+def render_dashboard(src: Sources) -> str:
+    dash = src.contract.dashboard
+    substituted = ", ".join(f"`${k}` = {code(v)}" for k, v in src.contract.variables.items())
+    rows = [
+        ["uid", code(dash["uid"])],
+        ["title", code(dash["title"])],
+        ["folder", code(dash["folder"])],
+        ["variables", codes(f"${v}" for v in dash["variables"])],
+        ["values the checks substitute", substituted],
+        ["row groups (in order)", ", ".join(dash["row_groups"])],
+        ["JSON file", code(dash["file"])],
+        ["provider file", code(dash["provider_file"])],
+        ["provider path (in the container)", code(dash["provider_path"])],
+    ]
+    return table(["field", "value"], rows)
+
+
+def render_families(src: Sources) -> str:
+    rows = [
+        [code(f.name), f.type, codes(f.labels), "yes" if f.required else "no"]
+        for f in src.contract.families
+    ]
+    histograms = [f for f in src.contract.families if f.type == "histogram"]
+    text = table(["family", "type", "labels", "required"], rows)
+    for fam in histograms:
+        text += (
+            f"\n\n{code(fam.name)} is exposed as {codes(fam.sample_names)}; "
+            "the buckets add the `le` label."
+        )
+    return text
+
+
+def render_labels(src: Sources) -> str:
+    rows = [[code(k), codes(v)] for k, v in src.contract.label_values.items()]
+    return table(["label", "allowed values"], rows)
+
+
+def render_cardinality(src: Sources) -> str:
+    return (
+        f"Forbidden as labels: {codes(src.contract.forbidden_labels)}.\n\n"
+        f"Series budget: at most **{src.contract.max_series}** series on the exporter's "
+        f"/metrics (every sample line counts, histogram buckets included)."
+    )
+
+
+def render_golden_queries(src: Sources) -> str:
+    default = src.contract.stack["default_mode"]
+    rows = [
+        [
+            name,
+            code(src.contract.raw["golden_queries"][name]),
+            code(src.contract.golden_query(name)),
+        ]
+        for name in src.contract.golden_query_names()
+    ]
+    return table(["name", "query (`$mode` = the run's mode)", f"as run with mode {default}"], rows)
+
+
+def render_checks(src: Sources) -> str:
+    # The G-node comes from route(), the same lookup the reporter uses on a red check.
+    rows = [
+        [
+            c.name,
+            code(c.f_code),
+            route(c.f_code).id,
+            f"{c.budget_s:g} s",
+            ", ".join(c.depends_on) or "—",
+        ]
+        for c in src.contract.checks
+    ]
+    return (
+        table(["check (verify order)", "F-code", "G-node", "retry budget", "depends on"], rows)
+        + "\n\n"
+        + f"All green is `F-OK`. Retries poll every {src.contract.retry_interval_s:g} s; "
+        + f"each HTTP request times out after {src.contract.request_timeout_s:g} s."
+    )
+
+
+# --- RUNBOOK.md blocks --------------------------------------------------------------------
+
+
+def compose_expansion(contract: Contract) -> str:
+    stack = contract.stack
+    files = " ".join(f"-f {f}" for f in stack["compose_files"])
+    return f"docker compose -p {stack['project']} --env-file {stack['env_file']} {files}"
+
+
+def causes_text(node_id: str) -> str:
+    """The causes (shadow_mvs/data/causes.toml) that route to a node, with the sentence printed."""
+    causes = causes_routed_to(node_id)
+    return "; ".join(f"{code(c.id)} ({c.sentence})" for c in causes) or "—"
+
+
+def render_triage(src: Sources) -> str:
+    stack = src.contract.stack
+    parts = [
+        f"In the commands below, `{COMPOSE_PLACEHOLDER}` stands for "
+        f"`{compose_expansion(src.contract)}`, followed by "
+        f"`-f {stack['host_network_override']}` when host networking is on (the default on "
+        f"Linux) and `-f {stack['offline_override']}` in offline mode. The `TRIAGE|` lines, "
+        "`shadow-mvs explain` and reports/verify.json print the commands already expanded. "
+        f"{', '.join(f'`{p}`' for p in URL_PLACEHOLDERS.values())} stand for the URLs being "
+        "verified (the contract's endpoints unless given). With "
+        f"`--stack=external` every command using `{COMPOSE_PLACEHOLDER}` or tagged "
+        f"`{COMPOSE_ONLY_TAG.strip()}` is left out: the suite did not start that stack. "
+        "Every command reads state or resets the stack; none of them loops or watches."
+    ]
+    parts += [render_node(node) for node in src.nodes.values() if node.id.startswith("G-")]
+    return "\n\n".join(parts)
+
+
+def render_node(node: Node) -> str:
+    commands = "\n".join(node.next_commands)
+    return (
+        f"### {node.id} — {node.title}\n\n"
+        f"- **Symptom:** {node.symptom}\n"
+        f"- **Likely cause:** {node.likely_cause}\n"
+        f"- **Reached from:** {codes(node.routes)}\n"
+        f"- **Causes:** {causes_text(node.id)}\n"
+        f"- **Next commands:**\n\n"
+        f"```bash\n{commands}\n```"
+    )
+
+
+def render_incidents(src: Sources) -> str:
+    """Phase 9's incident runbooks, each with the SLOs and alert rules that name it."""
+    parts = []
+    for node in (n for n in src.nodes.values() if n.id.startswith("R-")):
+        named = [o for o in src.contract.slo_objectives if o.r_node == node.id]
+        text = render_node(node)
+        if named:
+            line = (
+                f"- **Named by:** SLO {codes(o.name for o in named)}; "
+                f"alert {codes(sorted({o.alert for o in named}))}\n"
+            )
+            text = text.replace("- **Next commands:**", line + "- **Next commands:**", 1)
+        parts.append(text)
+    return "\n\n".join(parts)
+
+
+def render_slo(src: Sources) -> str:
+    contract = src.contract
+    modes = contract.stack["modes"]
+    rows = [
+        [
+            o.name,
+            code(o.query),
+            *(f"{o.bound(m)} {o.unit}" for m in modes),
+            o.r_node,
+            code(o.alert),
+            o.why,
+        ]
+        for o in contract.slo_objectives
+    ]
+    header = ["SLO", "PromQL", *(f"healthy in {m}" for m in modes), "breach names", "alert", "why"]
+    return (
+        f"Window: `$window` = {code(contract.slo_window)}; `$mode` = the run's mode.\n\n"
+        + table(header, rows)
+        + "\n\nA breach is a `WARN|slo|…` line and the check passes; with `--slo-gate` "
+        + f"(env {code(_slo_gate_env())}) it fails {code(contract.check('slo').f_code)} "
+        + "and the triage prints the incident runbook the SLO names."
+    )
+
+
+def _slo_gate_env() -> str:
+    return next(opt.env for opt in OPTIONS if opt.flag == "--slo-gate")
+
+
+def render_options(src: Sources) -> str:
+    rows = []
+    for opt in OPTIONS:
+        if opt.is_switch:
+            values = "switch"
+        else:
+            values = ", ".join(opt.choices) or ("URL" if opt.flag.endswith("-url") else "value")
+        where = "up, down, verify" if opt.flag in STACK_FLAGS else "verify"
+        rows.append([code(opt.flag), code(opt.env), values, where, opt.help])
+    true_words = ", ".join(sorted(TRUE_WORDS))
+    false_words = ", ".join(sorted(w for w in FALSE_WORDS if w)) + " or empty"
+    return (
+        table(["flag", "env var", "values", "shadow-mvs subcommands", "help"], rows)
+        + "\n\n"
+        + "`pytest verify/` takes every flag. A flag wins over its env var; a switch's env "
+        + f"var reads {true_words} as on and {false_words} as off."
+    )
+
+
+Renderer = Callable[[Sources], str]
+RENDERERS: dict[str, Renderer] = {
+    "endpoints": render_endpoints,
+    "stack": render_stack,
+    "prometheus": render_prometheus,
+    "grafana-access": render_grafana_access,
+    "datasource": render_datasource,
+    "dashboard": render_dashboard,
+    "families": render_families,
+    "labels": render_labels,
+    "cardinality": render_cardinality,
+    "golden-queries": render_golden_queries,
+    "checks": render_checks,
+    "slo": render_slo,
+    "triage": render_triage,
+    "incidents": render_incidents,
+    "options": render_options,
+}
+REQUIRED_BLOCKS = {
+    "CONTRACT.md": (
+        "endpoints",
+        "stack",
+        "prometheus",
+        "grafana-access",
+        "datasource",
+        "dashboard",
+        "families",
+        "labels",
+        "cardinality",
+        "golden-queries",
+        "checks",
+        "slo",
+    ),
+    "RUNBOOK.md": ("triage", "incidents", "options"),
+}
+
+
+def generate(text: str, src: Sources, filename: str = "<docs>") -> str:
+    """``text`` with every generated block rendered afresh from ``src``."""
+    found: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in RENDERERS:
+            raise DocsError(f"{filename}: unknown generated block {name!r}")
+        found.append(name)
+        body = RENDERERS[name](src).rstrip("\n")
+        return f"{match['begin']}\n{body}\n{match['end']}"
+
+    result = BLOCK.sub(fill, text)
+    if len(ANY_MARKER.findall(text)) != 2 * len(found):
+        raise DocsError(f"{filename}: a BEGIN/END GENERATED marker has no partner")
+    missing = [b for b in REQUIRED_BLOCKS.get(Path(filename).name, ()) if b not in found]
+    if missing:
+        raise DocsError(f"{filename}: required generated block(s) missing: {', '.join(missing)}")
+    return result
+
+
+def default_sources() -> Sources:
+    return Sources(load_contract(), load_triage())
+
+
+def stale_files(docs_dir: Path = DOCS_DIR, src: Sources | None = None) -> list[Path]:
+    """Docs files whose generated blocks differ from what the data files produce."""
+    src = src or default_sources()
+    stale = []
+    for path in sorted(docs_dir.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if generate(text, src, path.name) != text:
+            stale.append(path)
+    missing = [docs_dir / name for name in REQUIRED_BLOCKS if not (docs_dir / name).is_file()]
+    if missing:
+        raise DocsError(f"missing docs file(s): {', '.join(str(p) for p in missing)}")
+    return stale
+
+
+def rewrite(docs_dir: Path = DOCS_DIR, src: Sources | None = None) -> list[Path]:
+    src = src or default_sources()
+    changed = stale_files(docs_dir, src)
+    for path in changed:
+        path.write_text(generate(path.read_text(encoding="utf-8"), src, path.name), "utf-8")
+    return changed
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shadow_mvs.docs", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    parser.add_argument("--docs-dir", type=Path, default=DOCS_DIR, help="default: docs/")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            stale = stale_files(args.docs_dir)
+            for path in stale:
+                print(
+                    f"shadow_mvs.docs: stale: {_shown(path)} (run python -m shadow_mvs.docs)",
+                    file=sys.stderr,
+                )
+            return 1 if stale else 0
+        for path in rewrite(args.docs_dir):
+            print(f"shadow_mvs.docs: rewrote {_shown(path)}", file=sys.stderr)
+        return 0
+    except DocsError as error:
+        print(f"shadow_mvs.docs: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

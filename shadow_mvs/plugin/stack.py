@@ -1,0 +1,171 @@
+"""Stack lifecycle for ``pytest verify/``, built on pytest-docker.
+
+pytest-docker's fixtures are overridden by name (command, files, project, setup, cleanup),
+so any of them can be overridden again by a conftest closer to the tests.
+``shadow_mvs_stack`` wraps pytest-docker's context manager to add what operators need: a
+preflight that names the component at fault, teardown on a failed setup and on Ctrl-C,
+``--keep-stack``, and ``--stack=external`` which never touches Docker at all. The suite's
+own fixtures carry the ``shadow_mvs_`` prefix so they cannot collide with other plugins'.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pytest_docker.plugin import get_docker_services
+
+from shadow_mvs.config.settings import Settings
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.evidence.grafana_preflight import grafana_findings
+from shadow_mvs.evidence.preflight import PREFLIGHT_ENV, Preflight, run_preflight
+from shadow_mvs.report.session import verify_run
+from shadow_mvs.stack.bringup import StackStartError, compose_error_line, failing_check, preflight
+from shadow_mvs.stack.compose import DOWN_ARGS, ComposeProject
+from shadow_mvs.stack.services import ServiceWatch
+
+
+@dataclass(frozen=True)
+class Stack:
+    settings: Settings
+    compose: ComposeProject
+
+
+@pytest.fixture(scope="session")
+def shadow_mvs_settings(pytestconfig: pytest.Config) -> Settings:
+    return Settings.from_pytest(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def docker_compose_command(shadow_mvs_settings: Settings) -> str:
+    env_file = shadow_mvs_settings.compose.env_file
+    return f'docker compose --env-file "{env_file}"' if env_file.exists() else "docker compose"
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file(shadow_mvs_settings: Settings) -> list[str]:
+    return [str(path) for path in shadow_mvs_settings.compose.files]
+
+
+@pytest.fixture(scope="session")
+def docker_compose_project_name() -> str:
+    return load_contract().project
+
+
+@pytest.fixture(scope="session")
+def docker_setup(shadow_mvs_settings: Settings) -> list[str]:
+    return [shadow_mvs_settings.compose.up_command()]
+
+
+@pytest.fixture(scope="session")
+def docker_cleanup(shadow_mvs_settings: Settings) -> list[str]:
+    return [] if shadow_mvs_settings.keep_stack else [DOWN_ARGS]
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    """Progress on the terminal even while pytest captures the fixture's output."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    if capture is None:
+        reporter.write_line(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def shadow_mvs_stack(
+    pytestconfig: pytest.Config,
+    shadow_mvs_settings: Settings,
+    docker_compose_command: str,
+    docker_compose_file: list[str],
+    docker_compose_project_name: str,
+    docker_setup: list[str],
+    docker_cleanup: list[str],
+) -> Iterator[Stack]:
+    compose = shadow_mvs_settings.compose
+    if shadow_mvs_settings.stack == "external":
+        yield Stack(shadow_mvs_settings, compose)
+        return
+    # The config preflight reads the mounted files while Docker is asked and the stack comes
+    # up, so a healthy cold run barely waits for it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        checked = pool.submit(_timed_preflight, compose)
+        preflight(shadow_mvs_settings)
+        _say(
+            pytestconfig,
+            f"INFO|stack={shadow_mvs_settings.stack_label} up: {compose.base_command(True)} "
+            f"{compose.up_command()}",
+        )
+        started = time.monotonic()
+        services = _bring_up(
+            compose,
+            docker_compose_command,
+            docker_compose_file,
+            docker_compose_project_name,
+            docker_setup,
+            docker_cleanup,
+        )
+        up_done = time.monotonic()
+        checked_files, preflight_s = checked.result()
+        waited = time.monotonic() - up_done
+    _say(
+        pytestconfig,
+        f"INFO|preflight {len(checked_files.findings)} findings in {preflight_s:.2f} s "
+        f"(waited {waited:.2f} s after up)",
+    )
+    up_seconds = round(time.monotonic() - started, 2)
+    run = verify_run(pytestconfig)
+    if run is not None:  # we started it: a service that dies ends its check's wait at once
+        run.final_state = ServiceWatch(compose, run)
+        run.attach(checked_files.findings, checked_files.covered)
+    _say(pytestconfig, f"INFO|stack up in {up_seconds} s")
+    up_at = time.monotonic()
+    try:
+        yield Stack(shadow_mvs_settings, compose)
+    finally:
+        # How long after `up` the verdict was settled (bench/fault_matrix reads it).
+        _say(pytestconfig, f"INFO|checks settled {time.monotonic() - up_at:.2f} s after up")
+        services.__exit__(None, None, None)
+        if shadow_mvs_settings.keep_stack:
+            _say(pytestconfig, f"INFO|stack kept: {compose.base_command(True)} {DOWN_ARGS}")
+
+
+def _timed_preflight(compose: ComposeProject) -> tuple[Preflight, float]:
+    if os.environ.get(PREFLIGHT_ENV, "on").lower() in ("0", "off", "false", "no"):
+        return Preflight([]), 0.0  # bench/cold_verify measures a cold run without it
+    started = time.monotonic()
+    return run_preflight(compose, [grafana_findings]), time.monotonic() - started
+
+
+def _bring_up(
+    compose: ComposeProject,
+    docker_compose_command: str,
+    docker_compose_file: list[str],
+    docker_compose_project_name: str,
+    docker_setup: list[str],
+    docker_cleanup: list[str],
+) -> Any:
+    services = get_docker_services(
+        docker_compose_command,
+        docker_compose_file,
+        docker_compose_project_name,
+        docker_setup,
+        docker_cleanup,
+    )
+    try:
+        services.__enter__()
+    except BaseException as error:  # includes Ctrl-C during `up`
+        compose.run(DOWN_ARGS, check=False)
+        if isinstance(error, Exception):
+            text = str(error)
+            raise StackStartError(failing_check(text), compose_error_line(text)) from None
+        raise
+    return services

@@ -1,0 +1,194 @@
+"""pytest wiring of the verify run: check order, a marker per check, selection, the
+``shadow_mvs_check`` fixture, blocking, turning each test's outcome into its check record (one line,
+no traceback, for expected failures), and the exit code that follows the verdict. The
+reporter (shadow_mvs/report/reporter.py) prints and writes what these records hold.
+
+Selection: every check is a marker named after it (``-m targets``), so ``-k``, ``-m``, node
+ids, ``--deselect``, ``--lf`` all pick checks. Checks left out are "not selected" (neither
+pass nor fail) and the RESULT line says ``(partial: N of M checks selected)``. A selected
+check whose upstream was not selected runs anyway (it is not blocked); its record lists the
+upstream under ``unselected_upstream``. The exit code always follows RESULT: 0 for PASS,
+1 for FAIL (2 only for an interrupted run, 2/4 for usage errors, 3 for internal errors).
+
+Collection and help (``--collect-only``, ``--help``, ``--markers``, ``--fixtures``,
+``--setup-plan``, ``--setup-only``) produce no verdict, no report, no forensics and send no
+request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from shadow_mvs.config.settings import Settings, SettingsError
+from shadow_mvs.core.contract import CHECKS_DIR, Contract, load_contract
+from shadow_mvs.core.run import CheckBlocked, CheckContext, CheckFailed, VerifyRun, describe
+from shadow_mvs.report import ci_reports, progress
+from shadow_mvs.report.reporter import Reporter
+from shadow_mvs.report.session import RUN_KEY, SETTINGS_KEY, check_name, verify_run
+from shadow_mvs.stack.bringup import StackStartError
+
+
+def is_verify_session(config: pytest.Config) -> bool:
+    """True when the run collects the verify checks (not the project's own tests)."""
+    root = Path(config.rootpath)
+    for arg in config.args:
+        path = (root / arg.split("::")[0]).resolve()
+        if path == CHECKS_DIR or CHECKS_DIR in path.parents:
+            return True
+    return False
+
+
+NO_VERDICT_OPTIONS = (
+    "help",
+    "markers",
+    "collectonly",
+    "showfixtures",
+    "show_fixtures_per_test",
+    "setupplan",
+    "setuponly",
+    "version",
+)
+EXIT_USAGE = 2
+CHECK_FAILED_ATTR = "shadow_mvs_check_failed"  # the same usage-error code as the shadow-mvs CLI
+
+
+def runs_checks(config: pytest.Config) -> bool:
+    """False for sessions that only list or explain (collect-only, help, markers, …)."""
+    return not any(getattr(config.option, name, False) for name in NO_VERDICT_OPTIONS)
+
+
+def register_check_markers(config: pytest.Config) -> None:
+    for chk in load_contract().checks:
+        config.addinivalue_line(
+            "markers", f"{chk.name}: the {chk.name} check ({chk.f_code}); select with -m {chk.name}"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    register_check_markers(config)
+    if not is_verify_session(config) or not runs_checks(config):
+        return
+    try:
+        settings = Settings.from_pytest(config)
+    except SettingsError as error:
+        pytest.exit(f"shadow-mvs: {error}", returncode=EXIT_USAGE)
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[RUN_KEY] = VerifyRun(
+        mode=settings.mode,
+        budget_scale=settings.budget_scale,
+        external=settings.stack == "external",
+    )
+    config.pluginmanager.register(Reporter(config), "shadow-mvs-reporter")
+    # The JSON evidence file is on by default for verify runs (pytest-json-report).
+    if not config.option.json_report:
+        config.option.json_report = True
+    if config.option.json_report_file == ".report.json":
+        config.option.json_report_file = "reports/verify.json"
+    if config.option.json_report_indent is None:
+        config.option.json_report_indent = 2
+    ci_reports.configure(config)  # reports/junit.xml beside it; GitHub annotation + summary
+    progress.install(config)  # a line per waiting check while it polls
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run checks in contract order (upstream links first), not file-name order, and mark
+    each with its check's name before -m deselects (this hook runs first)."""
+    order = {check.name: index for index, check in enumerate(load_contract().checks)}
+    for item in items:
+        name = check_name(item)
+        if name is not None:
+            item.add_marker(name)
+    items.sort(key=lambda item: order.get(check_name(item) or "", len(order)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What survived -k/-m/node ids/--deselect/--lf is what the verdict covers."""
+    run = verify_run(session.config)
+    if run is not None:
+        run.select({name for item in session.items if (name := check_name(item))})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """The exit code follows the verdict: 0 for RESULT=PASS, 1 for RESULT=FAIL. A wrapper,
+    so pytest-json-report (tryfirst) already records the forced code."""
+    run = verify_run(session.config)
+    status = session.exitstatus
+    keep = status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, EXIT_USAGE)
+    if run is not None and not (keep and not run.passed):
+        # (interrupted, a usage error or a bug say more than FAIL: those codes stay)
+        session.exitstatus = pytest.ExitCode.OK if run.passed else pytest.ExitCode.TESTS_FAILED
+    return (yield)
+
+
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    """A check's expected failure is told once, by the verify block: keep it out of
+    pytest's FAILURES section and short summary (internal errors keep their traceback)."""
+    if getattr(report, CHECK_FAILED_ATTR, False) and report.failed:
+        return "check failed", "F", "FAIL"
+    return None
+
+
+@pytest.fixture
+def shadow_mvs_check(request: pytest.FixtureRequest) -> CheckContext:
+    """The calling module's check context; raises CheckBlocked if an upstream check failed."""
+    run = verify_run(request.config)
+    name = check_name(request.node)
+    if run is None or name is None:
+        pytest.fail(
+            "the `shadow_mvs_check` fixture is for verify/test_*.py modules that define CHECK"
+        )
+    return run.context(load_contract().check(name))
+
+
+@pytest.fixture(scope="session")
+def shadow_mvs_contract() -> Contract:
+    return load_contract()
+
+
+@pytest.fixture(scope="session")
+def shadow_mvs_mode(request: pytest.FixtureRequest) -> str:
+    run = verify_run(request.config)
+    return run.mode if run else load_contract().stack["default_mode"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    outcome = yield
+    report = outcome.get_result()
+    run = verify_run(item.config)
+    name = check_name(item)
+    if run is None or name is None or call.when == "teardown":
+        return
+    if call.when == "setup" and call.excinfo is None:
+        return
+    error = call.excinfo.value if call.excinfo else None
+    if isinstance(error, StackStartError):
+        error = _stack_error_for(run, name, error)
+    record = run.settle(name, error)
+    if isinstance(error, CheckFailed):
+        report.longrepr = f"FAIL|{record.f_code}|{record.message}"
+        setattr(report, CHECK_FAILED_ATTR, True)
+    elif error is not None and not isinstance(error, AssertionError | pytest.fail.Exception):
+        # An unexpected exception is a bug in the suite: keep its traceback, but make the
+        # record say what it was.
+        record.message = f"internal error: {describe(error)}"
+
+
+def _stack_error_for(run: VerifyRun, name: str, error: StackStartError) -> CheckFailed:
+    """The named component fails with the start-up error; every other check is blocked."""
+    run.stack_error = error.message
+    if name == error.check:
+        return CheckFailed(error.message, cause=error.cause, retryable=False)
+    failing = run.records[error.check]
+    if failing.status == "pending":
+        run.settle(error.check, CheckFailed(error.message, cause=error.cause, retryable=False))
+    run.records[name].blocked_by = error.check
+    return CheckBlocked(failing)

@@ -1,0 +1,312 @@
+"""What CI systems read first, written on every verify run beside reports/verify.json.
+
+* ``reports/junit.xml`` — pytest's own junitxml, on by default for verify sessions. Each
+  check is one testcase named ``<check> (<F-code>)``; a red check's ``<failure>`` message is
+  its FAIL line, a check blocked by an upstream failure is ``<skipped type="blocked">`` (not
+  an error), and the record (status, attempts, elapsed/budget, last error, evidence,
+  versions) rides along as ``<properties>``.
+* In GitHub Actions (``GITHUB_ACTIONS=true``): one ``::error`` workflow command for the root
+  failure (title: F-code and G-node; body: the failure, the likely cause and the first next
+  command) and a Markdown summary appended to ``$GITHUB_STEP_SUMMARY``.
+
+Every byte written here goes through the same secret redaction as the terminal and the JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+from _pytest.junitxml import LogXML, xml_key
+
+from shadow_mvs import suite_version
+from shadow_mvs.core.contract import load_contract
+from shadow_mvs.core.run import CheckRecord, VerifyRun
+from shadow_mvs.report.forensics import redact
+from shadow_mvs.report.reporter import check_line, secrets_in_play
+from shadow_mvs.report.reporter import compose_command as verify_compose_command
+from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
+
+JUNIT_FILE = "junit.xml"
+SUITE_NAME = "shadow-mvs-verify"
+VERDICT_TAGS = ("failure", "error", "skipped")
+
+
+def configure(config: pytest.Config) -> None:
+    """Called from the verify plugin's ``pytest_configure`` (tryfirst), before junitxml's own
+    configure reads ``xmlpath``: JUnit goes beside the JSON report unless the user chose."""
+    if not config.option.xmlpath:
+        report_file = config.option.json_report_file or "reports/verify.json"
+        config.option.xmlpath = str(Path(report_file).parent / JUNIT_FILE)
+    config.pluginmanager.register(CiReports(config), "shadow-mvs-ci-reports")
+
+
+# --- GitHub workflow commands -------------------------------------------------------------
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message: %, CR and LF are escaped (GitHub's toolkit rules)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value: additionally ':' and ','."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def root_failure(run: VerifyRun) -> CheckRecord | None:
+    return run.first_failure
+
+
+def annotation(
+    run: VerifyRun, compose_command: str | None, urls: dict[str, str] | None = None
+) -> str | None:
+    """The ``::error`` line for the root failure, or None when the run passed."""
+    if run.passed:
+        return None
+    first = root_failure(run)
+    if first is None:
+        pending = [r.check for r in run.records.values() if r.status == "pending"]
+        title = run.verify_code
+        body = f"verify incomplete: not run: {', '.join(pending) or 'none'}"
+    else:
+        node = first.node
+        commands = node.commands(compose_command, urls)
+        title = f"{first.f_code} {node.id}"
+        body = f"{first.check}: {first.message} — likely cause: {node.likely_cause}"
+        if commands:
+            body += f" — next: {commands[0]}"
+    return f"::error title={escape_property(title)}::{escape_data(body)}"
+
+
+# --- Markdown step summary ----------------------------------------------------------------
+
+STATUS_WORD = {
+    "pass": "✅ pass",
+    "fail": "❌ FAIL",
+    "blocked": "⏸ blocked",
+    "pending": "— not run",
+    "not_selected": "— not selected",
+}
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|") or " "
+
+
+def step_summary(
+    run: VerifyRun,
+    compose_command: str | None,
+    stack_label: str,
+    urls: dict[str, str] | None = None,
+) -> str:
+    result = "PASS" if run.passed else "FAIL"
+    lines = [
+        f"## Shadow-MVS verify: {result} (`{run.verify_code}`)",
+        "",
+        f"Stack `{stack_label}`, pipeline mode `{run.mode}`, contract {load_contract().version}.",
+        "",
+        "| check | F-code | result | attempts | elapsed / budget | detail |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in run.records.values():
+        lines.append(
+            f"| {r.check} | {r.f_code} | {STATUS_WORD[r.status]} | {r.attempts} "
+            f"| {r.elapsed_s:.1f} s / {r.budget_s:g} s | {_cell(r.message)} |"
+        )
+    evidence: dict[str, str] = {}
+    for r in run.records.values():
+        evidence.update(r.evidence)
+    if evidence:
+        lines += ["", "### Evidence", ""]
+        lines += [f"- **{key}**: {_cell(value)}" for key, value in evidence.items()]
+    first = root_failure(run)
+    if first is not None:
+        node = first.node
+        lines += [
+            "",
+            f"### Triage {node.id}: {node.title}",
+            "",
+            f"`{check_line(first)}`",
+            "",
+            f"- **symptom**: {node.symptom}",
+            f"- **likely cause**: {node.likely_cause}",
+            "",
+            "Next commands:",
+            "",
+            "```bash",
+            *node.commands(compose_command, urls),
+            "```",
+        ]
+    lines += [
+        "",
+        "Artifact `shadow-mvs-verify-reports`: `verify.json`, `junit.xml`"
+        + (", `forensics/`" if not run.passed else "")
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- JUnit --------------------------------------------------------------------------------
+
+
+def testcase_name(record: CheckRecord) -> str:
+    return f"{record.check} ({record.f_code})"
+
+
+def record_properties(record: CheckRecord) -> list[tuple[str, str]]:
+    props = [
+        ("check", record.check),
+        ("f_code", record.f_code),
+        ("status", record.status),
+        ("attempts", str(record.attempts)),
+        ("elapsed_s", f"{record.elapsed_s:g}"),
+        ("budget_s", f"{record.budget_s:g}"),
+    ]
+    if record.status in ("fail", "blocked"):
+        props.append(("g_node", record.node.id))
+    if record.blocked_by:
+        props.append(("blocked_by", record.blocked_by))
+    if record.last_error:
+        props.append(("last_error", record.last_error))
+    props += [(f"evidence.{k}", v) for k, v in record.evidence.items()]
+    props += [(f"info.{k}", v) for k, v in record.info.items()]
+    props += [(f"version.{k}", v) for k, v in record.versions.items()]
+    return props
+
+
+def verdict_element(record: CheckRecord, detail: str) -> ET.Element | None:
+    """The child that says how the check ended (None for a PASS)."""
+    if record.status == "blocked":
+        node = ET.Element("skipped", type="blocked", message=f"BLOCKED|{record.message}")
+        node.text = record.message
+        return node
+    if record.status == "fail":
+        internal = record.message.startswith("internal error")
+        node = ET.Element("error" if internal else "failure", message=check_line(record))
+        node.text = detail
+        return node
+    return None
+
+
+def secret_variants(secrets: list[str]) -> list[str]:
+    """A secret as it can appear in XML: raw, as text, as an attribute value."""
+    found: list[str] = []
+    for secret in secrets:
+        for form in (
+            secret,
+            escape(secret),
+            escape(secret, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"}),
+        ):
+            if form not in found:
+                found.append(form)
+    # Longest first, so an escaped form is not half-replaced by a shorter raw one.
+    return sorted(found, key=len, reverse=True)
+
+
+class CiReports:
+    """JUnit shaping, GitHub annotation and step summary for one verify session."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.checks: dict[str, str] = {}  # nodeid -> check name
+
+    @property
+    def run(self) -> VerifyRun:
+        run = verify_run(self.config)
+        assert run is not None, "registered for verify sessions only"
+        return run
+
+    @property
+    def xml(self) -> LogXML | None:
+        return self.config.stash.get(xml_key, None)
+
+    def compose_command(self) -> str | None:
+        """None in external mode: no Docker commands for a stack this run did not start."""
+        return verify_compose_command(self.config)
+
+    def urls(self) -> dict[str, str] | None:
+        settings = self.config.stash.get(SETTINGS_KEY, None)
+        return settings.urls if settings is not None else None
+
+    def stack_label(self) -> str:
+        settings = self.config.stash.get(SETTINGS_KEY, None)
+        return settings.stack_label if settings else "unknown"
+
+    def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
+        """verify.json says which suite wrote it (the installed distribution's version)."""
+        json_report["suite_version"] = suite_version()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            name = check_name(item)
+            if name is not None:
+                self.checks[item.nodeid] = name
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.xml is not None:
+            self.xml.suite_name = SUITE_NAME
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """After junitxml saw a phase: rename the testcase, replace pytest's verdict element
+        with the check's own (FAIL line / blocked), attach the record as properties."""
+        xml, name = self.xml, self.checks.get(report.nodeid)
+        if xml is None or name is None or report.when == "teardown":
+            return
+        if report.when == "setup" and report.passed:
+            return
+        record = self.run.records[name]
+        case = xml.node_reporter(report)
+        case.add_attribute("name", testcase_name(record))
+        for child in [c for c in case.nodes if c.tag in VERDICT_TAGS]:
+            case.nodes.remove(child)
+            xml.stats[child.tag] -= 1
+        element = verdict_element(record, str(report.longrepr or ""))
+        if element is not None:
+            case.append(element)
+        props = record_properties(record)
+        keys = {key for key, _ in props}
+        case.properties = [(k, v) for k, v in case.properties if k not in keys]
+        for key, value in props:
+            case.add_property(key, value)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        run, xml = self.run, self.xml
+        if xml is not None:
+            xml.add_global_property("result", "PASS" if run.passed else "FAIL")
+            xml.add_global_property("verify_code", run.verify_code)
+            xml.add_global_property("stack", self.stack_label())
+            xml.add_global_property("contract_version", load_contract().version)
+        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        if _in_github_actions() and summary_file:
+            text = step_summary(run, self.compose_command(), self.stack_label(), self.urls())
+            with open(summary_file, "a", encoding="utf-8") as fh:
+                fh.write(redact(text, secrets_in_play(self.config)) + "\n")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not _in_github_actions():
+            return
+        line = annotation(self.run, self.compose_command(), self.urls())
+        if line is not None:
+            terminalreporter.write_line(redact(line, secrets_in_play(self.config)))
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """junitxml wrote the file in its sessionfinish; scrub it like every other report."""
+        xmlpath = config.option.xmlpath
+        secrets = secrets_in_play(config)
+        if not xmlpath or not secrets or not Path(xmlpath).is_file():
+            return
+        path = Path(xmlpath)
+        path.write_text(redact(path.read_text(encoding="utf-8"), secret_variants(secrets)))
+
+
+def _in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS", "").lower() == "true"

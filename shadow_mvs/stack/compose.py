@@ -1,0 +1,154 @@
+"""How this repo's compose project is invoked: which files, which env file, which flags.
+
+One place builds the ``docker compose …`` command line so that pytest-docker's stack
+fixture, the ``shadow-mvs`` CLI and the triage commands printed to operators all run
+exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
+
+UP_ARGS = "up -d --renew-anon-volumes --remove-orphans"
+DOWN_ARGS = "down -v --remove-orphans"
+# Compose builds the exporter image in online mode only; offline mode never builds.
+BUILD_ARGS = "--build"
+EXTRA_FILES_ENV = "SHADOW_MVS_COMPOSE_EXTRA_FILES"
+
+
+class EnvironmentProblem(Exception):
+    """The machine cannot run the stack (no Docker daemon, no compose, no images)."""
+
+
+def host_network_default() -> bool:
+    """Linux has no built-in host.docker.internal: use host networking there."""
+    return platform.system() == "Linux"
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    offline: bool
+    host_network: bool
+    extra_files: tuple[Path, ...] = ()
+    root: Path = REPO_ROOT
+    # A whole other file set (an environment's bring-up, e.g. compose/prod-shaped.yml).
+    file_set: tuple[Path, ...] = ()
+
+    @property
+    def contract(self) -> Contract:
+        return load_contract()
+
+    @property
+    def name(self) -> str:
+        return self.contract.project
+
+    @property
+    def env_file(self) -> Path:
+        """The .env compose interpolates from (SHADOW_MVS_ENV_FILE points elsewhere)."""
+        return Path(
+            os.environ.get("SHADOW_MVS_ENV_FILE") or self.root / self.contract.stack["env_file"]
+        )
+
+    @property
+    def files(self) -> list[Path]:
+        stack = self.contract.stack
+        files = [self.root / f for f in stack["compose_files"]]
+        if self.host_network:
+            files.append(self.root / stack["host_network_override"])
+        if self.offline:
+            files.append(self.root / stack["offline_override"])
+        if self.file_set:
+            files = list(self.file_set)
+        files.extend(self.extra_files)
+        # Overrides for this run only (the fault matrix mounts config copies this way).
+        extra = os.environ.get(EXTRA_FILES_ENV, "")
+        files.extend(Path(p) for p in extra.split(os.pathsep) if p)
+        return files
+
+    def base_command(self, relative: bool = False) -> str:
+        """``docker compose -p … [--env-file …] -f …`` (relative paths for humans)."""
+
+        def show(path: Path) -> str:
+            if relative and path.is_relative_to(self.root):
+                path = path.relative_to(self.root)
+            return shlex.quote(str(path))
+
+        parts = ["docker", "compose", "-p", self.name]
+        if relative or self.env_file.exists():
+            parts += ["--env-file", show(self.env_file)]
+        for path in self.files:
+            parts += ["-f", show(path)]
+        return " ".join(parts)
+
+    def up_command(self) -> str:
+        return f"{UP_ARGS} {'' if self.offline else BUILD_ARGS}".strip()
+
+    def run(self, subcommand: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run one compose subcommand, output captured (for the CLI and fault injectors)."""
+        return subprocess.run(
+            f"{self.base_command()} {subcommand}",
+            shell=True,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+
+def grafana_credentials(env_file: Path) -> tuple[str, str] | None:
+    """Credentials for the verifier: GRAFANA_AUTH=user:pass wins, else the .env admin."""
+    contract = load_contract()
+    auth = os.environ.get(contract.grafana["credentials_env"], "")
+    if ":" in auth:
+        user, _, password = auth.partition(":")
+        return user, password
+    file_values = dotenv_values(env_file) if env_file.exists() else {}
+    user_key, password_key = (
+        contract.grafana["admin_user_env"],
+        contract.grafana["admin_password_env"],
+    )
+    admin_user = os.environ.get(user_key) or file_values.get(user_key)
+    admin_password = os.environ.get(password_key) or file_values.get(password_key)
+    if admin_user and admin_password:
+        return admin_user, admin_password
+    return None
+
+
+def require_docker() -> None:
+    """Fail with a plain sentence (not a traceback) when Docker or compose is missing."""
+    try:
+        info = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+    except FileNotFoundError as exc:
+        raise EnvironmentProblem(
+            "docker CLI not found: run scripts/bootstrap.sh (installs docker.io)"
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise EnvironmentProblem("Docker daemon did not answer `docker info` within 15 s") from exc
+    if info.returncode != 0:
+        last = (info.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EnvironmentProblem(
+            f"Docker daemon unreachable ({last}); start it (scripts/install-host.sh starts dockerd)"
+        )
+    compose = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    if compose.returncode != 0:
+        raise EnvironmentProblem("docker compose v2 plugin missing: run scripts/install-host.sh")
+
+
+def offline_image_present(image: str | None = None) -> bool:
+    image = image or os.environ.get("OFFLINE_IMAGE", "peaktrade-local/obs-base:bookworm")
+    probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
+    return probe.returncode == 0
