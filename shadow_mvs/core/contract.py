@@ -55,6 +55,10 @@ class Check:
     budget_s: float
     depends_on: tuple[str, ...]
     service: str | None = None  # the compose service whose final state fails this check
+    proves: str = ""  # what a green check vouches for (the README's check table)
+    # Causes of this check that route to another node than its F-code's (data/causes.toml).
+    also_routes: tuple[str, ...] = ()
+    gated_by: str | None = None  # the flag without which the check warns instead of failing
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,16 @@ def _parse_contract(raw: dict[str, Any]) -> Contract:
         for f in raw["families"]
     )
     checks = tuple(
-        Check(name, c["f_code"], float(c["budget_s"]), tuple(c["depends_on"]), c.get("service"))
+        Check(
+            name,
+            c["f_code"],
+            float(c["budget_s"]),
+            tuple(c["depends_on"]),
+            c.get("service"),
+            proves=c["proves"],
+            also_routes=tuple(c.get("also_routes", ())),
+            gated_by=c.get("gated_by"),
+        )
         for name, c in raw["checks"].items()
     )
     label_values = {k: tuple(v) for k, v in raw["labels"].items()}

@@ -1,6 +1,7 @@
-"""One shape for the core: every check is a module + a contract entry + a triage route (the
-rest — markers, docs, JSON — derives from those), and every wait in the project goes
-through the one bounded poll in shadow_mvs/core/waiting.py. Docker-free."""
+"""One shape for every check: its module plus its data — a contract entry, its causes and
+their routes (the rest — markers, docs, the README's check table, JSON — derives from
+those), and every wait in the project goes through the one bounded poll in
+shadow_mvs/core/waiting.py. Docker-free."""
 
 import ast
 import time
@@ -8,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from shadow_mvs.core.contract import CHECKS_DIR, DATA_DIR, REPO_ROOT, load_contract
+from shadow_mvs.config.settings import OPTIONS
+from shadow_mvs.core.causes import BY_CHECK, load_causes
+from shadow_mvs.core.contract import CHECKS_DIR, DATA_DIR, PACKAGE_DIR, REPO_ROOT, load_contract
 from shadow_mvs.core.triage import route
 from shadow_mvs.core.waiting import GaveUp, bounded_poll
+from tests.verify.test_causes import raised_cause_ids
 
 SOURCE_DIRS = ("shadow_mvs", "verify", "fixtures", "grafana_standin", "tests", "bench", "exporter")
 
@@ -45,6 +49,73 @@ def test_every_check_is_a_registered_marker(pytestconfig):
     markers = " ".join(pytestconfig.getini("markers"))
     for check in load_contract().checks:
         assert f"{check.name}: the {check.name} check ({check.f_code})" in markers
+
+
+def finding_causes(paths: list[Path], check: str) -> set[str]:
+    """Literal causes of every ``Finding("<check>", …, cause="…")``: preflight findings
+    that become the check's cause when it fails."""
+    found: set[str] = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or getattr(node.func, "id", None) != "Finding":
+                continue
+            args = {k.arg: k.value for k in node.keywords}
+            target = node.args[0] if node.args else args.get("check")
+            cause = args.get("cause")
+            names_check = isinstance(target, ast.Constant) and target.value == check
+            if names_check and isinstance(cause, ast.Constant) and isinstance(cause.value, str):
+                found.add(cause.value)
+    return found
+
+
+def unlisted_reroutes(check_name: str, module: Path) -> set[str]:
+    """Causes the check can name that route away from its F-code's node but are missing
+    from its ``also_routes`` (the README's triage column would hide them)."""
+    contract = load_contract()
+    check = contract.check(check_name)
+    raised = set(raised_cause_ids([module]))
+    raised |= finding_causes(sorted(PACKAGE_DIR.rglob("*.py")), check_name)
+    if check_name == "slo":
+        # verify/test_slo.py raises the breached objective's name (not a literal).
+        raised |= {objective.name for objective in contract.slo_objectives}
+    causes = load_causes()
+    raised |= {agree for c in raised if c in causes and (agree := causes[c].files_agree)}
+    own = route(check.f_code).id
+    rerouted = {c for c in raised if causes[c].node not in (own, BY_CHECK)}
+    return rerouted - set(check.also_routes)
+
+
+def test_every_cause_that_leaves_the_checks_node_is_in_its_also_routes():
+    for name, check in check_modules().items():
+        assert unlisted_reroutes(check, CHECKS_DIR / name) == set(), name
+
+
+def test_the_reroute_scan_turns_red_for_an_unlisted_cause(tmp_path: Path):
+    module = tmp_path / "test_targets.py"
+    module.write_text(
+        "from shadow_mvs.core.run import CheckFailed\n"
+        "CHECK = 'targets'\n"
+        "def test_it():\n"
+        "    raise CheckFailed('counters disagree', cause='ledger_mismatch')\n"
+    )
+    assert unlisted_reroutes("targets", module) == {"ledger_mismatch"}
+
+
+def test_also_routes_name_declared_causes_that_leave_the_checks_node():
+    causes = load_causes()
+    for check in load_contract().checks:
+        for cause in check.also_routes:
+            assert cause in causes, f"{check.name}: also_routes names undeclared {cause!r}"
+            assert causes[cause].node not in (route(check.f_code).id, BY_CHECK), (
+                f"{check.name}: {cause!r} routes to the check's own node; drop it from also_routes"
+            )
+
+
+def test_every_check_says_what_it_proves_and_gates_only_by_a_real_switch():
+    switches = {opt.flag for opt in OPTIONS if opt.is_switch}
+    for check in load_contract().checks:
+        assert check.proves.strip(), check.name
+        assert check.gated_by is None or check.gated_by in switches, check.name
 
 
 def python_files() -> list[Path]:
