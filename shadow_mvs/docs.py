@@ -1,4 +1,5 @@
-"""Operator docs that cannot drift: fill the generated blocks of docs/*.md from the data files.
+"""Operator docs that cannot drift: fill the generated blocks of docs/*.md and README.md from
+the data files.
 
 A block sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``;
 everything between the markers is rewritten from the data files (``shadow_mvs/data/``) and
@@ -7,14 +8,20 @@ everything between the markers is rewritten from the data files (``shadow_mvs/da
     python -m shadow_mvs.docs            rewrite the blocks in place
     python -m shadow_mvs.docs --check    exit 1 naming every stale file, change nothing
 
+The README's blocks (its check table, the partial-run example and its counts) are why
+adding a check is its module and its data entries only: everything that lists or counts
+the checks is rendered from the contract.
+
 Exit 2 when a docs file is malformed (unknown block, missing END, a required block absent).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +29,9 @@ from urllib.parse import urlsplit
 
 from shadow_mvs.cli import STACK_FLAGS
 from shadow_mvs.config.settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
-from shadow_mvs.core.causes import causes_routed_to
-from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
+from shadow_mvs.core.causes import causes_routed_to, load_causes
+from shadow_mvs.core.contract import REPO_ROOT, Check, Contract, load_contract
+from shadow_mvs.core.run import VerifyRun
 from shadow_mvs.core.triage import (
     COMPOSE_ONLY_TAG,
     COMPOSE_PLACEHOLDER,
@@ -32,6 +40,7 @@ from shadow_mvs.core.triage import (
     load_triage,
     route,
 )
+from shadow_mvs.report.reporter import render, verdict
 
 DOCS_DIR = REPO_ROOT / "docs"
 BLOCK = re.compile(
@@ -327,6 +336,97 @@ def render_options(src: Sources) -> str:
     )
 
 
+# --- README.md blocks ----------------------------------------------------------------------
+
+README_FILE = REPO_ROOT / "README.md"
+README_BLOCKS = ("check-table", "partial-run")
+CHECKS_FOLDER = "verify"  # a checkout's checks: verify/test_<check>.py, one per F-code
+
+# The partial-run example selects this check; what it saw (its PASS summary and evidence)
+# comes from one real run, everything else from the contract and the reporter itself.
+EXAMPLE_CHECK = "exporter"
+EXAMPLE_SUMMARY = "{families} families, 66 series, ledger 20 lines = counters"
+EXAMPLE_EVIDENCE = {
+    "exporter": "{url}/metrics families={families} series=66",
+    "ledger": "lines=20 per_stage_counts_match=true fees=19.679137 fees_match=true",
+}
+
+
+def triage_cell(check: Check) -> str:
+    """The node of the check's F-code, then the nodes its other causes route to, each with
+    the cause's topic (a word of that node's title), e.g. "G-5 (G-8 mini-stack)"."""
+    causes = load_causes()
+    elsewhere: dict[str, list[str]] = {}
+    for cause in (causes[c] for c in check.also_routes):
+        topics = elsewhere.setdefault(cause.node, [])
+        if cause.topic not in topics:
+            topics.append(cause.topic)
+    own = route(check.f_code).id
+    if not elsewhere:
+        return own
+    beside = "; ".join(f"{node} {', '.join(topics)}" for node, topics in elsewhere.items())
+    return f"{own} ({beside})"
+
+
+def render_check_table(src: Sources) -> str:
+    rows = []
+    for check in src.contract.checks:
+        f_code = code(check.f_code)
+        if check.gated_by:
+            f_code += f" (only with {code(check.gated_by)})"
+        module = code(f"{CHECKS_FOLDER}/test_{check.name}.py")
+        rows.append([check.name, check.proves, f_code, triage_cell(check), module])
+    return table(["check", "what it proves", "F-code", "triage", "module"], rows)
+
+
+def example_run(contract: Contract) -> VerifyRun:
+    """A partial run that selected EXAMPLE_CHECK, which passed after one retry."""
+    run = VerifyRun(contract)
+    run.select({EXAMPLE_CHECK})
+    check = run.context(contract.check(EXAMPLE_CHECK))
+    check.record.attempts = 2
+    facts = {"families": len(contract.families), "url": contract.endpoints["exporter_url"]}
+    check.passed(EXAMPLE_SUMMARY.format(**facts))
+    for key, text in EXAMPLE_EVIDENCE.items():
+        check.evidence(key, text.format(**facts))
+    run.settle(EXAMPLE_CHECK, None)
+    return run
+
+
+def elide_skips(lines: list[str]) -> list[str]:
+    """Keep the first and the last SKIP line of a run of them; "…" stands for the rest."""
+    skips = [i for i, line in enumerate(lines) if line.startswith("SKIP|")]
+    if len(skips) <= 3:
+        return lines
+    return [*lines[: skips[0] + 1], "…", *lines[skips[-1] :]]
+
+
+def render_partial_run(src: Sources) -> str:
+    run = example_run(src.contract)
+    report = verdict(run, None, "external")
+    selecting = f"-m {EXAMPLE_CHECK}"
+    transcript = [
+        f"$ .venv/bin/shadow-mvs verify --stack=external -- {selecting}"
+        f"   # = pytest verify/ --stack=external {selecting}",
+        *elide_skips(render(run, None)),
+        "$ echo $?",
+        "0" if run.passed else "1",
+    ]
+    selection = json.dumps(report["selection"], ensure_ascii=False)
+    same = (
+        f'`reports/verify.json` says the same: `"partial": {json.dumps(report["partial"])}`, '
+        f'`"selection": {selection}`.'
+    )
+    wrapped = textwrap.fill(same, width=90, break_long_words=False, break_on_hyphens=False)
+    return "```console\n" + "\n".join(transcript) + "\n```\n\n" + wrapped
+
+
+README_RENDERERS: dict[str, Callable[[Sources], str]] = {
+    "check-table": render_check_table,
+    "partial-run": render_partial_run,
+}
+
+
 Renderer = Callable[[Sources], str]
 RENDERERS: dict[str, Renderer] = {
     "endpoints": render_endpoints,
@@ -364,22 +464,28 @@ REQUIRED_BLOCKS = {
 }
 
 
+def required_blocks(filename: str) -> tuple[str, ...]:
+    name = Path(filename).name
+    return README_BLOCKS if name == README_FILE.name else REQUIRED_BLOCKS.get(name, ())
+
+
 def generate(text: str, src: Sources, filename: str = "<docs>") -> str:
     """``text`` with every generated block rendered afresh from ``src``."""
     found: list[str] = []
+    renderers = {**RENDERERS, **README_RENDERERS}
 
     def fill(match: re.Match[str]) -> str:
         name = match["name"]
-        if name not in RENDERERS:
+        if name not in renderers:
             raise DocsError(f"{filename}: unknown generated block {name!r}")
         found.append(name)
-        body = RENDERERS[name](src).rstrip("\n")
+        body = renderers[name](src).rstrip("\n")
         return f"{match['begin']}\n{body}\n{match['end']}"
 
     result = BLOCK.sub(fill, text)
     if len(ANY_MARKER.findall(text)) != 2 * len(found):
         raise DocsError(f"{filename}: a BEGIN/END GENERATED marker has no partner")
-    missing = [b for b in REQUIRED_BLOCKS.get(Path(filename).name, ()) if b not in found]
+    missing = [b for b in required_blocks(filename) if b not in found]
     if missing:
         raise DocsError(f"{filename}: required generated block(s) missing: {', '.join(missing)}")
     return result
@@ -389,23 +495,29 @@ def default_sources() -> Sources:
     return Sources(load_contract(), load_triage())
 
 
-def stale_files(docs_dir: Path = DOCS_DIR, src: Sources | None = None) -> list[Path]:
-    """Docs files whose generated blocks differ from what the data files produce."""
+def stale_files(
+    docs_dir: Path = DOCS_DIR, src: Sources | None = None, readme: Path = README_FILE
+) -> list[Path]:
+    """Docs files (docs/*.md and the README) whose generated blocks differ from what the
+    data files produce."""
     src = src or default_sources()
+    missing = [docs_dir / name for name in REQUIRED_BLOCKS if not (docs_dir / name).is_file()]
+    missing += [] if readme.is_file() else [readme]
+    if missing:
+        raise DocsError(f"missing docs file(s): {', '.join(str(p) for p in missing)}")
     stale = []
-    for path in sorted(docs_dir.glob("*.md")):
+    for path in [*sorted(docs_dir.glob("*.md")), readme]:
         text = path.read_text(encoding="utf-8")
         if generate(text, src, path.name) != text:
             stale.append(path)
-    missing = [docs_dir / name for name in REQUIRED_BLOCKS if not (docs_dir / name).is_file()]
-    if missing:
-        raise DocsError(f"missing docs file(s): {', '.join(str(p) for p in missing)}")
     return stale
 
 
-def rewrite(docs_dir: Path = DOCS_DIR, src: Sources | None = None) -> list[Path]:
+def rewrite(
+    docs_dir: Path = DOCS_DIR, src: Sources | None = None, readme: Path = README_FILE
+) -> list[Path]:
     src = src or default_sources()
-    changed = stale_files(docs_dir, src)
+    changed = stale_files(docs_dir, src, readme)
     for path in changed:
         path.write_text(generate(path.read_text(encoding="utf-8"), src, path.name), "utf-8")
     return changed
@@ -424,17 +536,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     parser.add_argument("--docs-dir", type=Path, default=DOCS_DIR, help="default: docs/")
+    parser.add_argument("--readme", type=Path, default=README_FILE, help="default: README.md")
     args = parser.parse_args(argv)
     try:
         if args.check:
-            stale = stale_files(args.docs_dir)
+            stale = stale_files(args.docs_dir, readme=args.readme)
             for path in stale:
                 print(
                     f"shadow_mvs.docs: stale: {_shown(path)} (run python -m shadow_mvs.docs)",
                     file=sys.stderr,
                 )
             return 1 if stale else 0
-        for path in rewrite(args.docs_dir):
+        for path in rewrite(args.docs_dir, readme=args.readme):
             print(f"shadow_mvs.docs: rewrote {_shown(path)}", file=sys.stderr)
         return 0
     except DocsError as error:

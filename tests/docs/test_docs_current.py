@@ -1,8 +1,10 @@
-"""docs/*.md cannot drift from the data files, and every repo path they name exists.
+"""docs/*.md and README.md cannot drift from the data files, and every repo path they name
+exists.
 
 The generated blocks must equal what ``shadow_mvs.docs`` renders from the data files and
 ``shadow_mvs.config.settings.OPTIONS``; each test here is also shown to turn red
-on a stale copy, an edited data file, or a path that does not exist.
+on a stale copy, an edited data file, a check added to the data, or a path that does not
+exist.
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ from pathlib import Path
 
 import pytest
 
+from shadow_mvs.core import triage
 from shadow_mvs.core.contract import CONTRACT_FILE, REPO_ROOT, TRIAGE_FILE, load_contract
 from shadow_mvs.core.triage import load_triage
-from shadow_mvs.docs import DOCS_DIR, DocsError, Sources, default_sources, generate, stale_files
+from shadow_mvs.docs import (
+    DOCS_DIR,
+    README_FILE,
+    DocsError,
+    Sources,
+    default_sources,
+    generate,
+    stale_files,
+)
 
 # Paths of the seed runbook's repository, named only in the mapping note of RUNBOOK.md.
 SEED_PREFIXES = ("docs/webui/", "scripts/obs/")
@@ -57,6 +68,15 @@ def copy_docs(tmp_path: Path) -> Path:
 def test_committed_docs_equal_generator_output():
     stale = stale_files()
     assert not stale, f"stale docs {[p.name for p in stale]}: run python -m shadow_mvs.docs"
+
+
+def test_the_readme_lists_and_counts_every_check_of_the_contract():
+    readme = README_FILE.read_text(encoding="utf-8")
+    checks = load_contract().checks
+    for check in checks:
+        assert f"| {check.name} | {check.proves} | `{check.f_code}`" in readme
+    assert f"RESULT=PASS (partial: 1 of {len(checks)} checks selected)" in readme
+    assert f'"of": {len(checks)}}}' in readme
 
 
 def test_both_docs_files_exist_with_their_blocks():
@@ -162,6 +182,78 @@ def test_an_edited_triage_tree_without_regenerating_is_stale(tmp_path: Path, old
     assert [p.name for p in stale] == ["RUNBOOK.md"]
 
 
+# A new check's data: its [checks.*] entry and the route of its F-code (its module,
+# verify/test_alerting.py, is not read by the docs).
+NEW_CHECK = """
+[checks.alerting]
+f_code = "F-FAIL-ALERTING"
+proves = "an alert reaches the receiver"
+budget_s = 20
+depends_on = ["rules"]
+"""
+G2_ROUTES = 'from = ["F-FAIL-PROMETHEUS", "F-FAIL-RULES"]'
+
+
+def test_a_check_added_to_the_data_changes_the_readme_table_and_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    contract = load_contract(
+        edited_copy(CONTRACT_FILE, tmp_path, "\n[retry]\n", NEW_CHECK + "\n[retry]\n")
+    )
+    new_routes = G2_ROUTES.replace("]", ', "F-FAIL-ALERTING"]')
+    nodes = load_triage(edited_copy(TRIAGE_FILE, tmp_path, G2_ROUTES, new_routes))
+    # route() reads the triage tree a run uses: point it at the copy that routes the new code.
+    monkeypatch.setattr(triage, "load_triage", lambda: nodes)
+    src = Sources(contract, nodes)
+
+    assert README_FILE in stale_files(DOCS_DIR, src)
+    readme = generate(README_FILE.read_text(encoding="utf-8"), src, README_FILE.name)
+    total = len(load_contract().checks) + 1
+    row = "| alerting | an alert reaches the receiver | `F-FAIL-ALERTING` | G-2 |"
+    assert f"{row} `verify/test_alerting.py` |" in readme
+    assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in readme
+    assert f'"slo", "alerting"], "of": {total}}}' in readme
+    assert "SKIP|alerting|not selected" in readme  # the last SKIP line of the example
+
+
+def copy_readme(tmp_path: Path) -> Path:
+    target = tmp_path / "README.md"
+    shutil.copyfile(README_FILE, target)
+    return target
+
+
+def test_check_names_a_hand_edited_readme_as_stale(tmp_path: Path):
+    docs, readme = copy_docs(tmp_path), copy_readme(tmp_path)
+    fresh = run_docs_cli("--check", "--docs-dir", str(docs), "--readme", str(readme))
+    assert fresh.returncode == 0, fresh.stderr
+
+    text = readme.read_text(encoding="utf-8")
+    total = len(load_contract().checks)
+    count = f"1 of {total} checks selected"
+    assert count in text
+    readme.write_text(text.replace(count, f"1 of {total - 1} checks selected"))
+    stale = run_docs_cli("--check", "--docs-dir", str(docs), "--readme", str(readme))
+    assert stale.returncode == 1
+    assert "stale:" in stale.stderr
+    assert "README.md" in stale.stderr
+    assert "CONTRACT.md" not in stale.stderr
+
+    repaired = run_docs_cli("--docs-dir", str(docs), "--readme", str(readme))
+    assert repaired.returncode == 0, repaired.stderr
+    assert readme.read_text(encoding="utf-8") == text
+
+
+def test_a_readme_without_its_check_table_exits_2(tmp_path: Path):
+    readme = copy_readme(tmp_path)
+    text = readme.read_text(encoding="utf-8")
+    readme.write_text(
+        re.sub(r"<!-- BEGIN GENERATED: check-table -->.*?-->\n", "", text, flags=re.S)
+    )
+    result = run_docs_cli("--check", "--readme", str(readme))
+    assert result.returncode == 2
+    assert "required generated block(s) missing: check-table" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("old", "new", "complaint"),
     [
@@ -256,3 +348,28 @@ def test_path_check_catches_a_missing_path():
         "compose/prometheus/nope.yml",
         "scripts/bootstrp.sh",
     ]
+
+
+# The READMEs mix repo paths with image names (`prom/prometheus`) and prose in code
+# (`ps/logs`): there, a path is a token that starts at one of the repo's top-level entries.
+READMES = ("README.md", "bench/README.md", "reports/README.md")
+
+
+def missing_rooted_paths(markdown: str, root: Path) -> list[str]:
+    top = {entry.name for entry in root.iterdir()}
+    rooted = "\n".join(f"`{p}`" for p in backticked_paths(markdown) if p.split("/")[0] in top)
+    return missing_paths(rooted, root)
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_repo_path_a_readme_names_exists(readme: str):
+    markdown = (REPO_ROOT / readme).read_text(encoding="utf-8")
+    assert missing_rooted_paths(markdown, REPO_ROOT) == []
+
+
+def test_readme_path_check_catches_a_module_that_moved():
+    markdown = (
+        "| `verify/plugin.py` | wiring |\n| `fixtures/stack.py` | the stack fixture |\n"
+        "Images: `prom/prometheus`, `grafana/grafana`; `shadow_mvs/plugin/wiring.py`.\n"
+    )
+    assert missing_rooted_paths(markdown, REPO_ROOT) == ["fixtures/stack.py", "verify/plugin.py"]
