@@ -1,6 +1,6 @@
 """Label values and family names of the metric contract (shadow_mvs/data/contract.toml).
 
-Copied here because the exporter runs alone in a container without the verify package;
+Copied here because the exporter runs alone in a container without the shadow_mvs package;
 tests/exporter proves the copy equals the contract.
 """
 

@@ -1,7 +1,8 @@
 """The verify run's settings: command-line option, else environment variable, else default.
 
-The root conftest registers the options from ``OPTIONS``; the ``shadow-mvs`` CLI passes the
-same flags through to pytest, so every switch has one name everywhere.
+The pytest plugin (``shadow_mvs.plugin``) registers the options from ``OPTIONS``; the
+``shadow-mvs`` CLI passes the same flags through to pytest, so every switch has one name
+everywhere.
 """
 
 from __future__ import annotations

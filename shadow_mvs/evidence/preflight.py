@@ -4,10 +4,9 @@ components read them, while the stack comes up.
 ``docker compose config`` names every bind mount (overrides included). Prometheus's files
 go through ``promtool check config`` / ``check rules`` and the contract's values (job,
 target, scrape interval, the alert rule group); further checkers plug in from the outside
-(the Grafana stand-in's provisioning rules live in fixtures/, which the core never imports:
-the stack fixture passes them in). A ``Finding`` (shadow_mvs/core/causes.py) names the check it will
-break; if that check fails, the finding is its cause (``VerifyRun.attach``), else it prints
-once as WARN.
+(Grafana's half, ``grafana_preflight.grafana_findings``: the stack fixture passes it in).
+A ``Finding`` (shadow_mvs/core/causes.py) names the check it will break; if that check
+fails, the finding is its cause (``VerifyRun.attach``), else it prints once as WARN.
 """
 
 from __future__ import annotations

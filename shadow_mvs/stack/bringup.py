@@ -1,8 +1,8 @@
 """Bring-up of the compose stack, said in one sentence: the preflight that names the
 component at fault before compose runs, the error that blocks every check when `up`
 fails, and the service logs that explain it. Shared by the stack fixture, the
-``shadow-mvs`` CLI and forensics, so it lives in the core (fixtures import it, never the
-reverse)."""
+``shadow-mvs`` CLI and forensics, so it lives in the package's stack room (fixtures
+import it, never the reverse)."""
 
 from __future__ import annotations
 
