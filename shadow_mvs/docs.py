@@ -10,7 +10,8 @@ everything between the markers is rewritten from the data files (``shadow_mvs/da
 
 The README's blocks (its check table, the partial-run example and its counts) are why
 adding a check is its module and its data entries only: everything that lists or counts
-the checks is rendered from the contract.
+the checks is rendered from the contract, the example's lines by the reporter itself.
+``--readme PATH`` checks or rewrites another copy of the README (default: the checkout's).
 
 Exit 2 when a docs file is malformed (unknown block, missing END, a required block absent).
 """
@@ -40,7 +41,7 @@ from shadow_mvs.core.triage import (
     load_triage,
     route,
 )
-from shadow_mvs.report.reporter import render, verdict
+from shadow_mvs.report import reporter
 
 DOCS_DIR = REPO_ROOT / "docs"
 BLOCK = re.compile(
@@ -403,12 +404,12 @@ def elide_skips(lines: list[str]) -> list[str]:
 
 def render_partial_run(src: Sources) -> str:
     run = example_run(src.contract)
-    report = verdict(run, None, "external")
+    report = reporter.verdict(run, None, "external")
     selecting = f"-m {EXAMPLE_CHECK}"
     transcript = [
         f"$ .venv/bin/shadow-mvs verify --stack=external -- {selecting}"
         f"   # = pytest verify/ --stack=external {selecting}",
-        *elide_skips(render(run, None)),
+        *elide_skips(reporter.render(run, None)),
         "$ echo $?",
         "0" if run.passed else "1",
     ]
