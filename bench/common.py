@@ -17,12 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fixtures.faults import FaultBench, VerifyOutcome, run_verify
-from shadow_mvs.stack.compose import (
-    ComposeProject,
-    EnvironmentProblem,
-    host_network_default,
-    require_docker,
-)
+from shadow_mvs.config.settings import host_network_default
+from shadow_mvs.stack.compose import ComposeProject, EnvironmentProblem, require_docker
 
 EXIT_OK, EXIT_FAIL, EXIT_ENVIRONMENT = 0, 1, 2
 

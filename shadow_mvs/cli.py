@@ -26,6 +26,7 @@ from shadow_mvs.stack.compose import (
     DOWN_ARGS,
     UP_ARGS,
     EnvironmentProblem,
+    compose_project,
     offline_image_present,
     require_docker,
 )
@@ -73,7 +74,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if settings.bring_up:
         return environment_up(settings)
     preflight(settings)
-    compose = settings.compose
+    compose = compose_project(settings)
     print(
         f"shadow-mvs: {compose.base_command(relative=True)} {compose.up_command()}", file=sys.stderr
     )
@@ -96,7 +97,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_down(args: argparse.Namespace) -> int:
     require_docker()
     settings = _settings(args)
-    compose = settings.compose
+    compose = compose_project(settings)
     result = compose.run(DOWN_ARGS, check=False)
     if result.returncode != 0:
         print(result.stderr.strip(), file=sys.stderr)
@@ -151,7 +152,7 @@ def environment_up(settings: Settings) -> int:
         raise StackStartError(
             "prometheus", "offline image missing: run bash compose/images/build-offline-images.sh"
         )
-    compose = settings.compose
+    compose = compose_project(settings)
     if not compose.run("ps -q", check=False).stdout.strip():
         for port in (9109, 9092, 3000, 9095):
             if port_in_use(f"http://127.0.0.1:{port}"):
@@ -203,7 +204,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for cause in causes_routed_to(node.id):
         print(f"  cause {cause.id}: {cause.sentence}")
     print("  next commands:")
-    for command in node.commands(Settings.from_values({}).compose.base_command(relative=True)):
+    compose = compose_project(Settings.from_values({}))
+    for command in node.commands(compose.base_command(relative=True)):
         print(f"    {command}")
     return EXIT_PASS
 

@@ -390,16 +390,35 @@ def access_client(
 
 
 class AccessAdapter(HTTPAdapter):
-    """The same naming for requests-based clients (prometheus-api-client)."""
+    """The same for requests-based clients (prometheus-api-client): mounted for the
+    endpoint's URL only, it attaches the endpoint's headers and TLS settings to the requests
+    it sends and names TLS and auth failures. The session itself carries none of them, so a
+    redirect to another origin leaves with no credential, header or client certificate."""
 
     def __init__(self, access: EndpointAccess, **kwargs: Any):
         super().__init__(**kwargs)
         self.access = access
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         url = (request.url or "").split("?")[0]
+        # A copy: requests builds a redirect from the caller's request, which stays clean.
+        request = request.copy()
+        for key, value in self.access.request_headers().items():
+            request.headers.setdefault(key, value)
+        tls = self.access.tls
+        if tls.requests_verify is not True:  # True keeps requests' own CA bundle choice
+            verify = tls.requests_verify
+        cert = tls.requests_cert or cert
         try:
-            response = super().send(request, *args, **kwargs)
+            response = super().send(request, stream, timeout, verify, cert, proxies)
         except requests.exceptions.SSLError as error:
             problem = tls_problem(error) or str(error)
             raise tls_failure(self.access, url, problem) from None
@@ -416,15 +435,11 @@ class AccessAdapter(HTTPAdapter):
 
 
 def requests_session(access: EndpointAccess) -> requests.Session:
-    """A session carrying the endpoint's headers and TLS, no urllib3 retries (tenacity owns
-    retrying); mount it again after a client library mounts its own adapter."""
+    """A session whose requests to the endpoint's URL go through its ``AccessAdapter``, with
+    no urllib3 retries (tenacity owns retrying). Mounted at ``<url>/``: requests picks the
+    longest matching prefix, so a client library that mounts a plain adapter at the bare URL
+    (PrometheusConnect does) leaves ours in charge, and a sibling URL that merely starts with
+    the same characters is not ours."""
     session = requests.Session()
-    session.headers.update(access.request_headers())
-    session.verify = access.tls.requests_verify
-    session.cert = access.tls.requests_cert
-    mount(session, access)
+    session.mount(access.url + "/", AccessAdapter(access, max_retries=Retry(total=0)))
     return session
-
-
-def mount(session: requests.Session, access: EndpointAccess) -> None:
-    session.mount(access.url, AccessAdapter(access, max_retries=Retry(total=0)))

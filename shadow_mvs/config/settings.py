@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from shadow_mvs.config.access import ENDPOINTS, TLS, Access, AccessError, resolve_endpoint
+from shadow_mvs.config.env_file import env_file_path, grafana_credentials
 from shadow_mvs.config.environments import Environment, EnvironmentError_, load_environment
-from shadow_mvs.core.contract import REPO_ROOT, load_contract
-from shadow_mvs.stack.compose import ComposeProject, grafana_credentials, host_network_default
+from shadow_mvs.core.contract import load_contract
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -134,6 +135,11 @@ class SettingsError(Exception):
     """A bad option or environment value (exit code 2)."""
 
 
+def host_network_default() -> bool:
+    """Linux has no built-in host.docker.internal: use host networking there."""
+    return platform.system() == "Linux"
+
+
 def register_options(add: Callable[..., Any], only: Sequence[str] = ()) -> None:
     """Declare the options through ``add`` — pytest's ``addoption`` or argparse's
     ``add_argument`` take the same arguments, so pytest and the CLI share one definition."""
@@ -195,6 +201,9 @@ def checked_scale(value: Any) -> float:
 
 @dataclass(frozen=True)
 class Settings:
+    """Plain values only; the stack room builds the compose project from them
+    (``shadow_mvs.stack.compose.compose_project``)."""
+
     stack: str
     offline: bool
     keep_stack: bool
@@ -217,13 +226,6 @@ class Settings:
         return {dest: getattr(self, dest) for dest in URL_DESTS}
 
     @property
-    def compose(self) -> ComposeProject:
-        file_set = (REPO_ROOT / "compose" / f"{self.bring_up}.yml",) if self.bring_up else ()
-        return ComposeProject(
-            offline=self.offline, host_network=self.host_network, file_set=file_set
-        )
-
-    @property
     def stack_label(self) -> str:
         if self.stack == "external":
             return "external"
@@ -242,10 +244,6 @@ class Settings:
             name: checked_url(f"{name}_url", resolved[f"{name}_url"] or endpoints[f"{name}_url"])
             for name in ENDPOINTS
         }
-        compose = ComposeProject(
-            offline=bool(resolved["offline"]),
-            host_network=host_network_default() if host_network == "auto" else host_network == "on",
-        )
         try:
             access = Access(
                 tuple(
@@ -256,7 +254,7 @@ class Settings:
                         names=environment.names_for(name) if environment else None,
                         env=secret_env,
                         fallback_basic=(
-                            (lambda: grafana_credentials(compose.env_file))
+                            (lambda: grafana_credentials(env_file_path()))
                             if name == "grafana"
                             else None
                         ),

@@ -19,7 +19,6 @@ from shadow_mvs.config.access import (
     AccessTransport,
     EndpointAccess,
     access_client,
-    mount,
     requests_session,
 )
 from shadow_mvs.config.settings import Settings
@@ -125,13 +124,12 @@ class GrafanaClient:
 
 
 def prometheus_client(access: EndpointAccess, timeout_s: float) -> PrometheusConnect:
-    # urllib3 retries are off: tenacity owns retrying, with a budget per check. The session
-    # carries the Prometheus credentials, headers and TLS; auth failures are named.
-    client = PrometheusConnect(
+    # urllib3 retries are off: tenacity owns retrying, with a budget per check. The session's
+    # adapter for Prometheus's URL adds its credentials, headers and TLS and names auth and
+    # TLS failures (see requests_session).
+    return PrometheusConnect(
         url=access.url, session=requests_session(access), retry=Retry(total=0), timeout=timeout_s
     )
-    mount(client._session, access)  # PrometheusConnect mounts a plain adapter over ours
-    return client
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from shadow_mvs.evidence.grafana_preflight import grafana_findings
 from shadow_mvs.evidence.preflight import PREFLIGHT_ENV, Preflight, run_preflight
 from shadow_mvs.report.session import verify_run
 from shadow_mvs.stack.bringup import StackStartError, compose_error_line, failing_check, preflight
-from shadow_mvs.stack.compose import DOWN_ARGS, ComposeProject
+from shadow_mvs.stack.compose import DOWN_ARGS, ComposeProject, compose_project
 from shadow_mvs.stack.services import ServiceWatch
 
 
@@ -43,13 +43,13 @@ def shadow_mvs_settings(pytestconfig: pytest.Config) -> Settings:
 
 @pytest.fixture(scope="session")
 def docker_compose_command(shadow_mvs_settings: Settings) -> str:
-    env_file = shadow_mvs_settings.compose.env_file
+    env_file = compose_project(shadow_mvs_settings).env_file
     return f'docker compose --env-file "{env_file}"' if env_file.exists() else "docker compose"
 
 
 @pytest.fixture(scope="session")
 def docker_compose_file(shadow_mvs_settings: Settings) -> list[str]:
-    return [str(path) for path in shadow_mvs_settings.compose.files]
+    return [str(path) for path in compose_project(shadow_mvs_settings).files]
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +59,7 @@ def docker_compose_project_name() -> str:
 
 @pytest.fixture(scope="session")
 def docker_setup(shadow_mvs_settings: Settings) -> list[str]:
-    return [shadow_mvs_settings.compose.up_command()]
+    return [compose_project(shadow_mvs_settings).up_command()]
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +90,7 @@ def shadow_mvs_stack(
     docker_setup: list[str],
     docker_cleanup: list[str],
 ) -> Iterator[Stack]:
-    compose = shadow_mvs_settings.compose
+    compose = compose_project(shadow_mvs_settings)
     if shadow_mvs_settings.stack == "external":
         yield Stack(shadow_mvs_settings, compose)
         return

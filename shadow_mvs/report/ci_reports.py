@@ -4,7 +4,8 @@
   check is one testcase named ``<check> (<F-code>)``; a red check's ``<failure>`` message is
   its FAIL line, a check blocked by an upstream failure is ``<skipped type="blocked">`` (not
   an error), and the record (status, attempts, elapsed/budget, last error, evidence,
-  versions) rides along as ``<properties>``.
+  versions) rides along as ``<properties>``. junitxml writes the file; the shaping is a
+  rewrite of it once written (shadow_mvs/report/junit_file.py), through public API only.
 * In GitHub Actions (``GITHUB_ACTIONS=true``): one ``::error`` workflow command for the root
   failure (title: F-code and G-node; body: the failure, the likely cause and the first next
   command) and a Markdown summary appended to ``$GITHUB_STEP_SUMMARY``.
@@ -21,19 +22,18 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from _pytest.junitxml import LogXML, xml_key
 
 from shadow_mvs import suite_version
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.forensics import redact
+from shadow_mvs.report.junit_file import CHECK_PROPERTY, CaseShape, rewrite
 from shadow_mvs.report.reporter import check_line, secrets_in_play
 from shadow_mvs.report.reporter import compose_command as verify_compose_command
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
 
 JUNIT_FILE = "junit.xml"
 SUITE_NAME = "shadow-mvs-verify"
-VERDICT_TAGS = ("failure", "error", "skipped")
 
 
 def configure(config: pytest.Config) -> None:
@@ -215,6 +215,11 @@ class CiReports:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.checks: dict[str, str] = {}  # nodeid -> check name
+        self.cases: dict[str, CaseShape] = {}  # check -> its testcase, as the check ended
+        self.teardown_errors: set[str] = set()  # checks whose testcase ends in one
+        self.call_failed: set[str] = set()
+        self.finished = False
+        self.junit = self.junit_path()  # resolved now, as junitxml resolves it
 
     @property
     def run(self) -> VerifyRun:
@@ -222,9 +227,12 @@ class CiReports:
         assert run is not None, "registered for verify sessions only"
         return run
 
-    @property
-    def xml(self) -> LogXML | None:
-        return self.config.stash.get(xml_key, None)
+    def junit_path(self) -> Path | None:
+        """The file junitxml writes in this session (None when it writes none)."""
+        if not self.config.pluginmanager.has_plugin("junitxml"):
+            return None
+        xmlpath = self.config.getoption("xmlpath", None)
+        return Path(os.path.expandvars(xmlpath)).expanduser().absolute() if xmlpath else None
 
     def compose_command(self) -> str | None:
         """None in external mode: no Docker commands for a stack this run did not start."""
@@ -239,54 +247,53 @@ class CiReports:
         return settings.stack_label if settings else "unknown"
 
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
-        """verify.json says which suite wrote it (the installed distribution's version)."""
+        """verify.json says which suite wrote it (the installed distribution's version). The
+        ``check`` user property is JUnit's marker; verify.json has the record already."""
         json_report["suite_version"] = suite_version()
+        for test in json_report.get("tests", []):
+            name = self.checks.get(test.get("nodeid", ""))
+            if name is None or "user_properties" not in test:
+                continue
+            kept = [p for p in test["user_properties"] if p != {CHECK_PROPERTY: name}]
+            if kept:
+                test["user_properties"] = kept
+            else:
+                del test["user_properties"]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
             name = check_name(item)
             if name is not None:
                 self.checks[item.nodeid] = name
+                item.user_properties.append((CHECK_PROPERTY, name))  # finds its testcase
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if self.xml is not None:
-            self.xml.suite_name = SUITE_NAME
-
-    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """After junitxml saw a phase: rename the testcase, replace pytest's verdict element
-        with the check's own (FAIL line / blocked), attach the record as properties."""
-        xml, name = self.xml, self.checks.get(report.nodeid)
-        if xml is None or name is None or report.when == "teardown":
+        """Take the testcase's shape when the check ends (a failed setup, or the call), from
+        the record the verify plugin just settled."""
+        name = self.checks.get(report.nodeid)
+        if name is None:
+            return
+        if report.when == "teardown":
+            if report.failed and name not in self.call_failed:
+                self.teardown_errors.add(name)  # junitxml adds it to the same testcase
             return
         if report.when == "setup" and report.passed:
             return
+        if report.when == "call" and report.failed:
+            self.call_failed.add(name)
         record = self.run.records[name]
-        case = xml.node_reporter(report)
-        case.add_attribute("name", testcase_name(record))
-        for child in [c for c in case.nodes if c.tag in VERDICT_TAGS]:
-            case.nodes.remove(child)
-            xml.stats[child.tag] -= 1
-        element = verdict_element(record, str(report.longrepr or ""))
-        if element is not None:
-            case.append(element)
-        props = record_properties(record)
-        keys = {key for key, _ in props}
-        case.properties = [(k, v) for k, v in case.properties if k not in keys]
-        for key, value in props:
-            case.add_property(key, value)
+        self.cases[name] = CaseShape(
+            name=testcase_name(record),
+            verdict=verdict_element(record, str(report.longrepr or "")),
+            properties=record_properties(record),
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        run, xml = self.run, self.xml
-        if xml is not None:
-            xml.add_global_property("result", "PASS" if run.passed else "FAIL")
-            xml.add_global_property("verify_code", run.verify_code)
-            xml.add_global_property("stack", self.stack_label())
-            xml.add_global_property("contract_version", load_contract().version)
+        self.finished = True  # junitxml writes this session's file in this hook
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if _in_github_actions() and summary_file:
-            text = step_summary(run, self.compose_command(), self.stack_label(), self.urls())
+            text = step_summary(self.run, self.compose_command(), self.stack_label(), self.urls())
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(redact(text, secrets_in_play(self.config)) + "\n")
 
@@ -299,13 +306,27 @@ class CiReports:
             terminalreporter.write_line(redact(line, secrets_in_play(self.config)))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        """junitxml wrote the file in its sessionfinish; scrub it like every other report."""
-        xmlpath = config.option.xmlpath
-        secrets = secrets_in_play(config)
-        if not xmlpath or not secrets or not Path(xmlpath).is_file():
+        """junitxml wrote the file in its sessionfinish: shape it, and scrub it like every
+        other report."""
+        path = self.junit
+        if not self.finished or path is None or not path.is_file():
             return
-        path = Path(xmlpath)
-        path.write_text(redact(path.read_text(encoding="utf-8"), secret_variants(secrets)))
+        run = self.run
+        rewrite(
+            path,
+            SUITE_NAME,
+            [
+                ("result", "PASS" if run.passed else "FAIL"),
+                ("verify_code", run.verify_code),
+                ("stack", self.stack_label()),
+                ("contract_version", load_contract().version),
+            ],
+            self.cases,
+            self.teardown_errors,
+        )
+        secrets = secrets_in_play(config)
+        if secrets:
+            path.write_text(redact(path.read_text(encoding="utf-8"), secret_variants(secrets)))
 
 
 def _in_github_actions() -> bool:

@@ -22,6 +22,7 @@ from shadow_mvs.config.access import access_client
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.stack.bringup import compose_logs
+from shadow_mvs.stack.compose import compose_project
 
 REDACTED = "***"
 Fetch = Callable[[], str]
@@ -70,7 +71,7 @@ def sources(settings: Settings) -> dict[str, Get | Fetch]:
         "exporter-metrics.txt": Get(f"{settings.exporter_url}/metrics"),
     }
     if settings.stack == "compose":
-        compose = settings.compose
+        compose = compose_project(settings)
         found["compose-ps.txt"] = lambda: compose.run("ps -a", check=False).stdout
         found["compose-logs.txt"] = lambda: compose_logs(compose, tail=60)
     return found

@@ -4,7 +4,9 @@
 
 * In a terminal: one line per waiting check, redrawn in place (check, elapsed / budget,
   attempts, last error). It appears once a check has waited ``TTY_AFTER_S`` (quick warm-ups
-  stay silent) and, when the wait ends, the line is given back to pytest.
+  stay silent), below pytest's own line, and is cleared when the wait ends, the cursor back
+  where pytest left it — so pytest's line and its result letter never move, and nothing
+  here needs to know what pytest wrote.
 * Not a TTY, or in CI (``CI`` or ``GITHUB_ACTIONS`` set, ``TERM=dumb``): plain timestamped
   ``WAIT|`` lines, at most one per check every ``PLAIN_EVERY_S``, and a closing line if any
   were printed.
@@ -32,6 +34,10 @@ from shadow_mvs.report.session import verify_run
 TTY_AFTER_S = 1.0
 PLAIN_EVERY_S = 5.0
 CLEAR_LINE = "\r\x1b[2K"
+# VT100 cursor moves that keep the column: index (down one line, scrolling at the bottom),
+# reverse index (up one line), save and restore the cursor position.
+DOWN, UP, SAVE, RESTORE = "\x1bD", "\x1bM", "\x1b7", "\x1b8"
+RESERVE_BELOW = DOWN + UP  # make sure a line exists below pytest's, and come back
 
 
 def install(config: pytest.Config) -> None:
@@ -65,7 +71,6 @@ def done_text(record: CheckRecord, elapsed_s: float) -> str:
 class _Shown:
     last_plain: float = 0.0
     printed: bool = False
-    pytest_line: str = ""
 
 
 @dataclass
@@ -84,7 +89,7 @@ class Progress:
         if plain_wanted(bool(reporter.isatty())):
             self._plain(reporter, record, elapsed_s, done, shown)
         else:
-            self._tty(reporter, record, elapsed_s, done, shown)
+            self._tty(record, elapsed_s, done, shown)
 
     def _plain(
         self,
@@ -103,30 +108,24 @@ class Progress:
         shown.last_plain, shown.printed = elapsed_s, True
         self._line(reporter, wait_text(record, elapsed_s))
 
-    def _tty(
-        self,
-        reporter: pytest.TerminalReporter,
-        record: CheckRecord,
-        elapsed_s: float,
-        done: bool,
-        shown: _Shown,
-    ) -> None:
-        """Draw over pytest's current line (e.g. ``verify/test_targets.py ``) and put it back
-        when the wait ends, so pytest's own result letter lands where it expects. Written
-        past pytest's TerminalWriter, whose idea of the current line stays right."""
+    def _tty(self, record: CheckRecord, elapsed_s: float, done: bool, shown: _Shown) -> None:
+        """Draw on the line below pytest's current one (e.g. ``verify/test_targets.py ``)
+        and return the cursor to where pytest left it after every draw, so pytest's own
+        result letter lands where it expects. Written past pytest's terminal writer, whose
+        idea of the current line stays right because the cursor always comes back."""
         if not shown.printed and (done or elapsed_s < TTY_AFTER_S):
             return
         if done:
-            self._raw(CLEAR_LINE + shown.pytest_line)
+            self._raw(SAVE + DOWN + CLEAR_LINE + RESTORE)
             return
         if not shown.printed:
-            shown.pytest_line = getattr(reporter._tw, "_current_line", "")
+            self._raw(RESERVE_BELOW)  # at the screen's bottom, DOWN scrolls once, here
             shown.printed = True
         text = self._redacted(wait_text(record, elapsed_s))
         width = shutil.get_terminal_size().columns - 1
         if len(text) > width:
             text = text[: max(width - 1, 0)] + "…"
-        self._raw(CLEAR_LINE + text)
+        self._raw(SAVE + DOWN + CLEAR_LINE + text + RESTORE)
 
     def _raw(self, text: str) -> None:
         with self._uncaptured():

@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 
+from shadow_mvs.config.env_file import env_file_path, grafana_credentials
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.core.triage import Node
 from shadow_mvs.report.forensics import redact, write_bundle
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
-from shadow_mvs.stack.compose import grafana_credentials
+from shadow_mvs.stack.compose import compose_project
 
 EVIDENCE_ORDER = ("exporter", "prometheus", "grafana", "dashboard_uid")
 
@@ -177,7 +178,7 @@ def secrets_in_play(config: pytest.Config) -> list[str]:
     settings = config.stash.get(SETTINGS_KEY, None)
     found = []
     if settings is not None:
-        credentials = grafana_credentials(settings.compose.env_file)
+        credentials = grafana_credentials(env_file_path())
         if credentials and credentials[1]:
             found.append(credentials[1])
         found += settings.access.secrets()
@@ -194,7 +195,7 @@ def compose_command(config: pytest.Config) -> str | None:
         return "docker compose -p " + load_contract().project
     if settings.stack == "external":
         return None
-    return settings.compose.base_command(relative=True)
+    return compose_project(settings).base_command(relative=True)
 
 
 def _urls(config: pytest.Config) -> dict[str, str] | None:

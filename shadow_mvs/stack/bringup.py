@@ -12,13 +12,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from shadow_mvs.config.env_file import env_file_path, grafana_credentials
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.waiting import GaveUp, bounded_poll
 from shadow_mvs.stack.compose import (
     ComposeProject,
     EnvironmentProblem,
-    grafana_credentials,
+    compose_project,
     offline_image_present,
     require_docker,
 )
@@ -55,14 +56,14 @@ def preflight(settings: Settings) -> None:
             "prometheus",
             "offline image missing: run bash compose/images/build-offline-images.sh",
         )
-    if grafana_credentials(settings.compose.env_file) is None:
+    if grafana_credentials(env_file_path()) is None:
         raise StackStartError(
             "datasource",
             "no Grafana credentials to verify with: copy .env.example to .env and set "
             "GF_SECURITY_ADMIN_PASSWORD (scripts/bootstrap.sh writes one), or set GRAFANA_TOKEN",
             cause="grafana_no_credentials",
         )
-    ours = settings.compose.run("ps -q", check=False).stdout.strip()
+    ours = compose_project(settings).run("ps -q", check=False).stdout.strip()
     if ours:
         return  # our own project holds the ports; `up` recreates it
     owners = {

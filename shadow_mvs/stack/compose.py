@@ -2,20 +2,20 @@
 
 One place builds the ``docker compose …`` command line so that pytest-docker's stack
 fixture, the ``shadow-mvs`` CLI and the triage commands printed to operators all run
-exactly the same thing.
+exactly the same thing. A run's settings hold plain values (mode, host networking, an
+environment's bring-up); ``compose_project`` turns them into the project.
 """
 
 from __future__ import annotations
 
 import os
-import platform
 import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
-
+from shadow_mvs.config.env_file import env_file_path
+from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
 
 UP_ARGS = "up -d --renew-anon-volumes --remove-orphans"
@@ -27,11 +27,6 @@ EXTRA_FILES_ENV = "SHADOW_MVS_COMPOSE_EXTRA_FILES"
 
 class EnvironmentProblem(Exception):
     """The machine cannot run the stack (no Docker daemon, no compose, no images)."""
-
-
-def host_network_default() -> bool:
-    """Linux has no built-in host.docker.internal: use host networking there."""
-    return platform.system() == "Linux"
 
 
 @dataclass(frozen=True)
@@ -54,9 +49,7 @@ class ComposeProject:
     @property
     def env_file(self) -> Path:
         """The .env compose interpolates from (SHADOW_MVS_ENV_FILE points elsewhere)."""
-        return Path(
-            os.environ.get("SHADOW_MVS_ENV_FILE") or self.root / self.contract.stack["env_file"]
-        )
+        return env_file_path(self.root)
 
     @property
     def files(self) -> list[Path]:
@@ -104,23 +97,13 @@ class ComposeProject:
         )
 
 
-def grafana_credentials(env_file: Path) -> tuple[str, str] | None:
-    """Credentials for the verifier: GRAFANA_AUTH=user:pass wins, else the .env admin."""
-    contract = load_contract()
-    auth = os.environ.get(contract.grafana["credentials_env"], "")
-    if ":" in auth:
-        user, _, password = auth.partition(":")
-        return user, password
-    file_values = dotenv_values(env_file) if env_file.exists() else {}
-    user_key, password_key = (
-        contract.grafana["admin_user_env"],
-        contract.grafana["admin_password_env"],
+def compose_project(settings: Settings) -> ComposeProject:
+    """The project a run's settings name; an environment with a bring-up of its own (e.g.
+    prod-shaped) replaces the whole file set with ``compose/<bring-up>.yml``."""
+    file_set = (REPO_ROOT / "compose" / f"{settings.bring_up}.yml",) if settings.bring_up else ()
+    return ComposeProject(
+        offline=settings.offline, host_network=settings.host_network, file_set=file_set
     )
-    admin_user = os.environ.get(user_key) or file_values.get(user_key)
-    admin_password = os.environ.get(password_key) or file_values.get(password_key)
-    if admin_user and admin_password:
-        return admin_user, admin_password
-    return None
 
 
 def require_docker() -> None:

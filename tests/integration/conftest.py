@@ -6,12 +6,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.faults import FaultBench
-from shadow_mvs.stack.compose import (
-    ComposeProject,
-    EnvironmentProblem,
-    host_network_default,
-    require_docker,
-)
+from shadow_mvs.config.settings import host_network_default
+from shadow_mvs.stack.compose import ComposeProject, EnvironmentProblem, require_docker
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ def test_missing_credentials_say_so(fault_bench: FaultBench, tmp_path):
 
 
 def test_password_appears_in_no_output_or_file_on_failure(fault_bench: FaultBench, tmp_path):
-    from shadow_mvs.stack.compose import grafana_credentials
+    from shadow_mvs.config.env_file import grafana_credentials
 
     credentials = grafana_credentials(fault_bench.compose.env_file)
     assert credentials, "bootstrap writes .env with the admin password"

@@ -8,8 +8,9 @@ import secrets
 import pytest
 
 from fixtures.faults import occupy_port, run_cli, run_verify
+from shadow_mvs.config.settings import host_network_default
 from shadow_mvs.core.contract import REPO_ROOT, load_contract
-from shadow_mvs.stack.compose import ComposeProject, host_network_default
+from shadow_mvs.stack.compose import ComposeProject
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

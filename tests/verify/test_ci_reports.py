@@ -116,6 +116,13 @@ def test_junit_evidence_as_properties_with_secrets_redacted(github_run):
     assert float(grafana["budget_s"]) > 0
 
 
+def test_junit_marker_property_stays_out_of_verify_json(github_run):
+    outcome, _, _ = github_run
+    tests = outcome.report["tests"]
+    assert len(tests) == 3
+    assert all("user_properties" not in test for test in tests), tests
+
+
 def test_github_annotation_names_root_failure(github_run):
     outcome, _, _ = github_run
     errors = [line for line in outcome.output.splitlines() if line.startswith("::error")]

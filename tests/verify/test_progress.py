@@ -14,7 +14,7 @@ from fixtures.faults import run_verify
 from fixtures.locked_grafana import locked_grafana
 from shadow_mvs.core.contract import REPO_ROOT, load_contract
 from shadow_mvs.core.run import CheckFailed, VerifyRun
-from shadow_mvs.report.progress import CLEAR_LINE, plain_wanted
+from shadow_mvs.report.progress import CLEAR_LINE, RESERVE_BELOW, RESTORE, plain_wanted
 
 NOT_CI = {"CI": "", "GITHUB_ACTIONS": ""}
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ WAIT\|grafana\|", re.MULTILINE)
@@ -64,8 +64,12 @@ def test_terminal_gets_one_updating_line_per_waiting_check(tmp_path):
     assert len(updates) >= 2, out  # redrawn in place, not one line per attempt
     assert re.match(r"WAIT\|grafana\|\d+\.\d s / 30 s\|\d+ attempts\|last error: ", updates[0])
     assert "database=failing" in updates[0]
-    # The wait is over: pytest's own line comes back and gets its result letter.
-    assert re.match(r"verify/test_grafana\.py (\x1b\[32m)?\.", updates[-1]), updates[-1]
+    # pytest's own line is never drawn over: the wait is drawn on the line below it and every
+    # draw puts the cursor back where pytest left it. The wait is over: that line is cleared
+    # and pytest's result letter lands right after its own line.
+    assert "verify/test_grafana.py " + RESERVE_BELOW in out, out
+    assert all(RESTORE in update for update in updates), updates
+    assert re.match(re.escape(RESTORE) + r"(\x1b\[32m)?\.", updates[-1]), updates[-1]
     assert not STAMPED.search(out)
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from shadow_mvs.config.settings import Settings, SettingsError
+from shadow_mvs.stack.compose import compose_project
 
 
 def test_defaults_come_from_the_contract(monkeypatch):
@@ -52,8 +53,8 @@ def test_host_network_can_be_forced(monkeypatch):
 
 
 def test_compose_files_follow_the_mode():
-    online = Settings.from_values({"host_network": "off"}).compose
-    offline = Settings.from_values({"offline": True, "host_network": "on"}).compose
+    online = compose_project(Settings.from_values({"host_network": "off"}))
+    offline = compose_project(Settings.from_values({"offline": True, "host_network": "on"}))
     assert [p.name for p in online.files] == [
         "prometheus-local.yml",
         "grafana-only.yml",
@@ -65,6 +66,13 @@ def test_compose_files_follow_the_mode():
     assert offline.base_command(relative=True).startswith(
         "docker compose -p peaktrade-shadow-mvs --env-file .env -f compose/"
     )
+
+
+def test_an_environment_with_its_own_bring_up_replaces_the_file_set(monkeypatch):
+    monkeypatch.delenv("SHADOW_MVS_COMPOSE_EXTRA_FILES", raising=False)
+    settings = Settings.from_values({"env": "prod-shaped"})
+    assert settings.bring_up == "prod-shaped"
+    assert [p.name for p in compose_project(settings).files] == ["prod-shaped.yml"]
 
 
 @pytest.mark.parametrize(
