@@ -17,10 +17,11 @@ class PanelQuery:
     datasource_uids: tuple[str | None, ...]  # the panel's and the target's
 
 
-def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def walk_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every panel, rows and the panels they hold alike."""
     for panel in panels:
         yield panel
-        yield from _panels(panel.get("panels", []))  # collapsed rows nest their panels
+        yield from walk_panels(panel.get("panels") or [])  # collapsed rows nest their panels
 
 
 def _uid(ref: Any) -> str | None:
@@ -30,7 +31,7 @@ def _uid(ref: Any) -> str | None:
 def panel_queries(dashboard: dict[str, Any], variables: dict[str, str]) -> list[PanelQuery]:
     """Every Prometheus target of every panel, with $variables substituted."""
     queries = []
-    for panel in _panels(dashboard.get("panels", [])):
+    for panel in walk_panels(dashboard.get("panels", [])):
         for target in panel.get("targets", []):
             if not target.get("expr"):
                 continue

@@ -2,11 +2,12 @@
 components read them, while the stack comes up.
 
 ``docker compose config`` names every bind mount (overrides included). Prometheus's files
-go through ``promtool check config`` / ``check rules`` and the contract's values (job,
-target, scrape interval, the alert rule group); further checkers plug in from the outside
-(Grafana's half, ``grafana_preflight.grafana_findings``: the stack fixture passes it in).
-A ``Finding`` (shadow_mvs/core/causes.py) names the check it will break; if that check
-fails, the finding is its cause (``VerifyRun.attach``), else it prints once as WARN.
+go through ``promtool check config`` / ``check rules``, then the rulebook
+(``evidence/rulebook/``) judges the contract's values in them (job, target, scrape interval,
+the alert rule group); further checkers plug in from the outside (the stack fixture passes
+in ``grafana_preflight.grafana_findings``). A ``Finding`` (shadow_mvs/core/causes.py) names
+the check it will break; if that check fails, the finding is its cause
+(``VerifyRun.attach``), else it prints once as WARN.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import yaml
 
 from shadow_mvs.core.causes import Finding
 from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
+from shadow_mvs.evidence.rulebook import prometheus_config, rule_files
 from shadow_mvs.stack.compose import ComposeProject
 
 PROMTOOL_ENV = "PROMTOOL"
@@ -95,23 +97,17 @@ def _config_flag(mounts: Mounts) -> str:
     return PROMETHEUS_CONFIG
 
 
-def _duration_s(text: str | None) -> float | None:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    match = re.fullmatch(r"(\d+)(ms|s|m|h|d)", text or "")
-    return int(match.group(1)) * units[match.group(2)] if match else None
-
-
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
 
 
 def prometheus_findings(mounts: Mounts, contract: Contract | None = None) -> list[Finding]:
-    """promtool on the mounted config and rules, then the contract's values in them."""
+    """promtool on the mounted config and rules, then the rulebook's contract rules on them."""
     contract = contract or load_contract()
     config_path = mounts.host_path(PROMETHEUS_SERVICE, _config_flag(mounts))
     if config_path is None or not config_path.is_file():
         return []
-    shown = _shown(config_path)
+    shown = repo_relative(config_path)
     findings: list[Finding] = []
     promtool = promtool_path()
     try:
@@ -119,13 +115,15 @@ def prometheus_findings(mounts: Mounts, contract: Contract | None = None) -> lis
     except yaml.YAMLError as exc:
         config = None
         yaml_error = str(exc).splitlines()[0]
-    rule_files = _rule_files(config_path, config) if isinstance(config, dict) else []
+    rule_paths = (
+        rule_files.loaded_rule_files(config_path, config) if isinstance(config, dict) else []
+    )
     if promtool is not None:
         with ThreadPoolExecutor(max_workers=2) as pool:
             checked = pool.submit(_run, [str(promtool), "check", "config", str(config_path)])
-            rules = pool.submit(_run, [str(promtool), "check", "rules", *map(str, rule_files)])
+            rules = pool.submit(_run, [str(promtool), "check", "rules", *map(str, rule_paths)])
             config_result = checked.result()
-            rules_result = rules.result() if rule_files else None
+            rules_result = rules.result() if rule_paths else None
         if config_result.returncode != 0:
             problem = _promtool_error(config_result.stdout + config_result.stderr)
             findings.append(
@@ -143,7 +141,7 @@ def prometheus_findings(mounts: Mounts, contract: Contract | None = None) -> lis
                     "prometheus",
                     "promtool check rules",
                     cause="rules_rejected",
-                    facts={"file": ", ".join(_shown(p) for p in rule_files), "error": problem},
+                    facts={"file": ", ".join(map(repo_relative, rule_paths)), "error": problem},
                 )
             )
     elif config is None:
@@ -157,89 +155,16 @@ def prometheus_findings(mounts: Mounts, contract: Contract | None = None) -> lis
         )
     if not isinstance(config, dict) or findings:
         return findings
-    return findings + _contract_findings(config, rule_files, contract)
+    return [
+        *prometheus_config.contract_findings(config, contract),
+        *rule_files.contract_findings(config, rule_paths, contract),
+    ]
 
 
-def _shown(path: Path) -> str:
+def repo_relative(path: Path | str) -> str:
+    """A path as the operator reads it: relative to the checkout when inside it."""
+    path = Path(path)
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-
-
-def _rule_files(config_path: Path, config: dict[str, Any]) -> list[Path]:
-    found: list[Path] = []
-    for pattern in config.get("rule_files") or []:
-        found += sorted(p for p in config_path.parent.glob(str(pattern)) if p.is_file())
-    return found
-
-
-def _contract_findings(
-    config: dict[str, Any], rule_files: Iterable[Path], contract: Contract
-) -> list[Finding]:
-    want = contract.prometheus
-    findings: list[Finding] = []
-    jobs = {str(j.get("job_name")): j for j in config.get("scrape_configs") or []}
-    job = jobs.get(want["job"])
-    if job is None:
-        findings.append(
-            Finding(
-                "targets",
-                "prometheus.yml has no such scrape job",
-                cause="scrape_job_missing",
-                facts={"job": want["job"], "jobs": ", ".join(jobs) or "none"},
-            )
-        )
-    else:
-        targets = [t for sc in job.get("static_configs") or [] for t in sc.get("targets") or []]
-        if targets and want["target"] not in targets:
-            findings.append(
-                Finding(
-                    "targets",
-                    "prometheus.yml static_configs",
-                    cause="scrape_target_wrong",
-                    facts={
-                        "job": want["job"],
-                        "found": ", ".join(targets),
-                        "expected": want["target"],
-                    },
-                )
-            )
-        interval = job.get("scrape_interval") or (config.get("global") or {}).get(
-            "scrape_interval", "1m"
-        )
-        if _duration_s(str(interval)) != float(want["scrape_interval_s"]):
-            findings.append(
-                Finding(
-                    "targets",
-                    "prometheus.yml scrape_interval",
-                    cause="scrape_interval_wrong",
-                    facts={
-                        "job": want["job"],
-                        "interval": str(interval),
-                        "contract_interval": f"{want['scrape_interval_s']}s",
-                    },
-                )
-            )
-    groups = set()
-    for path in rule_files:
-        try:
-            doc = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError:
-            continue
-        groups |= {str(g.get("name")) for g in doc.get("groups") or [] if isinstance(g, dict)}
-    if want["rule_group"] not in groups:
-        patterns = config.get("rule_files") or []
-        findings.append(
-            Finding(
-                "rules",
-                "prometheus.yml rule_files",
-                cause="rule_files_miss_group",
-                facts={
-                    "patterns": ", ".join(map(str, patterns)) or "none",
-                    "group": want["rule_group"],
-                    "groups": ", ".join(sorted(groups)) or "none",
-                },
-            )
-        )
-    return findings
 
 
 Checker = Callable[[Mounts], list[Finding]]

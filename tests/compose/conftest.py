@@ -1,4 +1,5 @@
-"""Fixtures for the compose-asset tests: docker compose config, promtool, a real Prometheus."""
+"""Fixtures for the compose-asset tests: docker compose config, promtool, a real Prometheus.
+The rules they assert live in the package (``shadow_mvs/evidence/rulebook/``)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fixtures.local_prometheus import local_prometheus
+from shadow_mvs.core.causes import Finding
 from shadow_mvs.core.contract import REPO_ROOT
 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
@@ -30,6 +32,11 @@ DUMMY_CREDENTIALS = {
     "GF_SECURITY_ADMIN_USER": "dummy-admin",
     "GF_SECURITY_ADMIN_PASSWORD": "dummy-pw",
 }
+
+
+def details(findings: Iterable[Finding]) -> str:
+    """Every finding's detail on one line: what a rule says, for ``"words" in details(…)``."""
+    return " ".join(finding.detail for finding in findings)
 
 
 @pytest.fixture(scope="session")

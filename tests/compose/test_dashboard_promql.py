@@ -9,12 +9,14 @@ import httpx
 import pytest
 
 from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
-from tests.compose import checks
+from shadow_mvs.evidence.panels import PanelQuery, panel_queries
 
 
-def dashboard_exprs() -> list[tuple[str, str]]:
-    doc = json.loads((REPO_ROOT / load_contract().dashboard["file"]).read_text())
-    return checks.panel_exprs(doc)
+def dashboard_queries() -> list[PanelQuery]:
+    """Every panel query with the contract's variable values: what the panels check runs."""
+    contract = load_contract()
+    doc = json.loads((REPO_ROOT / contract.dashboard["file"]).read_text())
+    return panel_queries(doc, contract.variables)
 
 
 def evaluate(base_url: str, expr: str) -> dict:
@@ -23,17 +25,15 @@ def evaluate(base_url: str, expr: str) -> dict:
     return response.json()
 
 
-EXPRS = dashboard_exprs()
+QUERIES = dashboard_queries()
 
 
-@pytest.mark.parametrize(("title", "expr"), EXPRS, ids=[f"{t}:{e[:30]}" for t, e in EXPRS])
-def test_panel_query_is_valid_promql(
-    scratch_prometheus_url: str, shadow_mvs_contract: Contract, title, expr
-):
-    query = checks.substitute_variables(expr, shadow_mvs_contract.variables)
-    assert "$" not in query, f"panel {title!r}: unresolved variable in {query}"
-    answer = evaluate(scratch_prometheus_url, query)
-    assert answer["status"] == "success", f"panel {title!r}: {answer.get('error')} in {query}"
+@pytest.mark.parametrize("query", QUERIES, ids=[f"{q.panel}:{q.expr[:30]}" for q in QUERIES])
+def test_panel_query_is_valid_promql(scratch_prometheus_url: str, query: PanelQuery):
+    title, expr = query.panel, query.expr
+    assert "$" not in expr, f"panel {title!r}: unresolved variable in {expr}"
+    answer = evaluate(scratch_prometheus_url, expr)
+    assert answer["status"] == "success", f"panel {title!r}: {answer.get('error')} in {expr}"
 
 
 def test_variable_queries_select_a_real_family(shadow_mvs_contract: Contract, repo_root: Path):
@@ -53,7 +53,6 @@ def test_a_broken_query_is_reported(scratch_prometheus_url: str):
 
 
 def test_an_unknown_variable_stays_visible(shadow_mvs_contract: Contract):
-    query = checks.substitute_variables(
-        'up{mode="$mode", venue="${venue}"}', shadow_mvs_contract.variables
-    )
-    assert query == 'up{mode="shadow", venue="${venue}"}'
+    panel = {"title": "t", "targets": [{"expr": 'up{mode="$mode", venue="${venue}"}'}]}
+    [query] = panel_queries({"panels": [panel]}, shadow_mvs_contract.variables)
+    assert query.expr == 'up{mode="shadow", venue="${venue}"}'

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from shadow_mvs.core.causes import Finding
 from shadow_mvs.core.contract import Contract
-from tests.compose import checks
+from shadow_mvs.evidence.rulebook import prometheus_config, rule_files
+from tests.compose.conftest import details
 
 PROMETHEUS_DIR = Path("compose/prometheus")
 RULES = PROMETHEUS_DIR / "rules" / "shadow_mvs_alerts.yml"
@@ -115,28 +119,90 @@ def test_rule_tests_cover_every_alert_firing_and_silent(repo_root: Path):
     assert silent == PHASE7_ALERTS
 
 
+def config_findings(doc: dict[str, Any], contract: Contract) -> list[Finding]:
+    return [
+        *prometheus_config.contract_findings(doc, contract),
+        *prometheus_config.design_findings(doc, contract),
+    ]
+
+
 @pytest.mark.parametrize("config_file", ["compose/prometheus/prometheus.yml", MINI_STACK_CONFIG])
 def test_prometheus_config_matches_contract(
     repo_root: Path, shadow_mvs_contract: Contract, config_file
 ):
     doc = yaml.safe_load((repo_root / config_file).read_text())
-    assert checks.prometheus_config_problems(doc, shadow_mvs_contract) == []
+    assert config_findings(doc, shadow_mvs_contract) == []
 
 
-def test_prometheus_config_check_catches_its_faults(repo_root: Path, shadow_mvs_contract: Contract):
+def test_config_loads_the_contract_rule_group(repo_root: Path, shadow_mvs_contract: Contract):
+    path = repo_root / shadow_mvs_contract.prometheus["config_file"]
+    doc = yaml.safe_load(path.read_text())
+    loaded = rule_files.loaded_rule_files(path, doc)
+    assert loaded == [repo_root / RULES]
+    assert rule_files.contract_findings(doc, loaded, shadow_mvs_contract) == []
+
+
+# --- each rule turns red for its fault ---------------------------------------------
+
+Change = Callable[[dict[str, Any]], Any]
+
+
+def job(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc["scrape_configs"][0]
+
+
+PROMETHEUS_CONFIG_FAULTS: dict[str, tuple[Change, str]] = {
+    "wrong target": (
+        lambda doc: job(doc)["static_configs"][0].update(targets=["localhost:9109"]),
+        "job targets",
+    ),
+    "extra target": (
+        lambda doc: job(doc)["static_configs"][0]["targets"].append("localhost:9109"),
+        "job targets",
+    ),
+    "no target": (lambda doc: job(doc).pop("static_configs"), "job targets []"),
+    "job renamed": (lambda doc: job(doc).update(job_name="peak_trade"), "no scrape job"),
+    "global scrape interval": (
+        lambda doc: doc["global"].update(scrape_interval="15s"),
+        "global.scrape_interval",
+    ),
+    "evaluation interval": (
+        lambda doc: doc["global"].update(evaluation_interval="1m"),
+        "global.evaluation_interval",
+    ),
+    "job scrape interval": (
+        lambda doc: job(doc).update(scrape_interval="1m"),
+        "job scrape_interval '1m'",
+    ),
+    "no interval at all": (  # Prometheus's default, 1m
+        lambda doc: (job(doc).pop("scrape_interval"), doc["global"].pop("scrape_interval")),
+        "job scrape_interval '1m'",
+    ),
+    "absolute rule file": (
+        lambda doc: doc.update(rule_files=["/etc/prometheus/rules/*.yml"]),
+        "is absolute",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "fault", PROMETHEUS_CONFIG_FAULTS.values(), ids=PROMETHEUS_CONFIG_FAULTS.keys()
+)
+def test_prometheus_config_check_catches(repo_root: Path, shadow_mvs_contract: Contract, fault):
+    change, expected = fault
     doc = yaml.safe_load((repo_root / shadow_mvs_contract.prometheus["config_file"]).read_text())
-    wrong_target = yaml.safe_load(yaml.safe_dump(doc))
-    wrong_target["scrape_configs"][0]["static_configs"][0]["targets"] = ["localhost:9109"]
-    assert "job targets" in " ".join(
-        checks.prometheus_config_problems(wrong_target, shadow_mvs_contract)
-    )
-    renamed = yaml.safe_load(yaml.safe_dump(doc))
-    renamed["scrape_configs"][0]["job_name"] = "peak_trade"
-    assert "no scrape job" in " ".join(
-        checks.prometheus_config_problems(renamed, shadow_mvs_contract)
-    )
-    slow = yaml.safe_load(yaml.safe_dump(doc))
-    slow["global"]["scrape_interval"] = "15s"
-    assert "global.scrape_interval" in " ".join(
-        checks.prometheus_config_problems(slow, shadow_mvs_contract)
-    )
+    change(doc)
+    assert expected in details(config_findings(doc, shadow_mvs_contract))
+
+
+def test_rule_group_check_catches_rule_files_that_load_nothing(
+    repo_root: Path, shadow_mvs_contract: Contract
+):
+    path = repo_root / shadow_mvs_contract.prometheus["config_file"]
+    doc = yaml.safe_load(path.read_text())
+    doc["rule_files"] = ["rules/absent-*.yml"]
+    loaded = rule_files.loaded_rule_files(path, doc)
+    assert loaded == []
+    [finding] = rule_files.contract_findings(doc, loaded, shadow_mvs_contract)
+    assert (finding.check, finding.cause) == ("rules", "rule_files_miss_group")
+    assert "load no group 'shadow_mvs'" in finding.detail

@@ -6,57 +6,25 @@ it fails, a WARN line if it passes."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from fixtures.mounted_files import compose_mounts, copy_compose_files
 from shadow_mvs.core.causes import Finding
-from shadow_mvs.core.contract import REPO_ROOT, load_contract
+from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckFailed, VerifyRun
 from shadow_mvs.evidence.grafana_preflight import grafana_findings
-from shadow_mvs.evidence.preflight import Mounts, prometheus_findings, promtool_path
+from shadow_mvs.evidence.preflight import prometheus_findings, promtool_path
 from shadow_mvs.report.reporter import render
 
 needs_promtool = pytest.mark.skipif(promtool_path() is None, reason="bootstrap installs promtool")
 
 
-def mounts(prometheus_dir: Path, grafana_dir: Path) -> Mounts:
-    """The shape `docker compose config --format json` gives for the two services."""
-
-    def bind(source: Path, target: str) -> dict[str, object]:
-        return {"type": "bind", "source": str(source), "target": target, "read_only": True}
-
-    return Mounts(
-        {
-            "prometheus-local": {
-                "command": ["--config.file=/etc/prometheus/prometheus.yml"],
-                "volumes": [bind(prometheus_dir, "/etc/prometheus"), {"type": "volume"}],
-            },
-            "grafana": {
-                "environment": {"GF_SECURITY_ADMIN_USER": "admin"},
-                "volumes": [
-                    bind(
-                        grafana_dir / "provisioning/datasources",
-                        "/etc/grafana/provisioning/datasources",
-                    ),
-                    bind(
-                        grafana_dir / "provisioning/dashboards",
-                        "/etc/grafana/provisioning/dashboards",
-                    ),
-                    bind(grafana_dir / "dashboards", "/etc/grafana/dashboards"),
-                ],
-            },
-        }
-    )
-
-
 @pytest.fixture
 def copies(tmp_path: Path) -> tuple[Path, Path]:
-    prometheus = shutil.copytree(REPO_ROOT / "compose/prometheus", tmp_path / "prometheus")
-    grafana = shutil.copytree(REPO_ROOT / "compose/grafana", tmp_path / "grafana")
-    return prometheus, grafana
+    return copy_compose_files(tmp_path)
 
 
 def edit_prometheus(prometheus: Path, change) -> None:
@@ -68,7 +36,7 @@ def edit_prometheus(prometheus: Path, change) -> None:
 
 @needs_promtool
 def test_the_repo_files_pass():
-    repo = mounts(REPO_ROOT / "compose/prometheus", REPO_ROOT / "compose/grafana")
+    repo = compose_mounts()
     assert prometheus_findings(repo) == []
     assert grafana_findings(repo) == []
 
@@ -77,7 +45,7 @@ def test_the_repo_files_pass():
 def test_promtool_rejects_a_bad_config_copy(copies):
     prometheus, grafana = copies
     (prometheus / "prometheus.yml").write_text("global:\n  scrape_interval: 5x\n")
-    [finding] = prometheus_findings(mounts(prometheus, grafana))
+    [finding] = prometheus_findings(compose_mounts(prometheus, grafana))
     assert finding.check == "prometheus"
     assert finding.cause == "prometheus_config_rejected"
     assert "5x" in finding.facts["error"]
@@ -89,7 +57,7 @@ def test_promtool_rejects_a_bad_rule_file(copies):
     (prometheus / "rules" / "broken.yml").write_text(
         "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: rate(\n"
     )
-    findings = prometheus_findings(mounts(prometheus, grafana))
+    findings = prometheus_findings(compose_mounts(prometheus, grafana))
     assert [f.cause for f in findings] == ["prometheus_config_rejected"] or [
         f.cause for f in findings
     ] == ["rules_rejected"]
@@ -124,12 +92,27 @@ def test_promtool_rejects_a_bad_rule_file(copies):
             "scrape_target_wrong",
             "exporter:9109",
         ),
+        (  # a second target in the job: up{job="shadow_mvs"} is no longer the exporter alone
+            lambda c: c["scrape_configs"][0]["static_configs"][0]["targets"].append(
+                "exporter:9109"
+            ),
+            "targets",
+            "scrape_target_wrong",
+            "host.docker.internal:9109, exporter:9109",
+        ),
+        (
+            lambda c: c["scrape_configs"][0].pop("static_configs"),
+            "targets",
+            "scrape_target_wrong",
+            "scrapes no static target",
+        ),
     ],
+    ids=["job", "interval", "rule-files", "target", "extra-target", "no-target"],
 )
 def test_contract_values_in_the_prometheus_files(copies, change, check, cause, words):
     prometheus, grafana = copies
     edit_prometheus(prometheus, change)
-    [finding] = prometheus_findings(mounts(prometheus, grafana))
+    [finding] = prometheus_findings(compose_mounts(prometheus, grafana))
     assert (finding.check, finding.cause) == (check, cause)
     assert words in finding.text
 
@@ -141,7 +124,7 @@ def test_two_defaults_are_fatal_as_in_grafana(copies):
         "datasources": [{"name": "other", "type": "prometheus", "isDefault": True}],
     }
     (grafana / "provisioning/datasources/zz-other.yaml").write_text(yaml.safe_dump(extra))
-    [finding] = grafana_findings(mounts(prometheus, grafana))
+    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
     assert (finding.check, finding.cause) == ("grafana", "grafana_provisioning_rejected")
     assert "Only one datasource per organization" in finding.text
 
@@ -152,7 +135,7 @@ def test_datasource_not_default_in_the_files(copies):
     doc = yaml.safe_load(ds_file.read_text())
     doc["datasources"][0]["isDefault"] = False
     ds_file.write_text(yaml.safe_dump(doc))
-    [finding] = grafana_findings(mounts(prometheus, grafana))
+    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
     assert (finding.check, finding.cause) == ("datasource", "datasource_not_default")
 
 
@@ -160,7 +143,7 @@ def test_dashboard_json_that_does_not_parse(copies):
     prometheus, grafana = copies
     [dashboard] = (grafana / "dashboards").rglob("*.json")
     dashboard.write_text(dashboard.read_text()[:-20])
-    findings = grafana_findings(mounts(prometheus, grafana))
+    findings = grafana_findings(compose_mounts(prometheus, grafana))
     causes = [(f.check, f.cause) for f in findings]
     assert causes == [("dashboard", "dashboard_file_rejected"), ("dashboard", "dashboard_missing")]
     assert dashboard.name in findings[0].text
@@ -172,9 +155,52 @@ def test_dashboard_with_another_uid(copies):
     body = json.loads(dashboard.read_text())
     body["uid"] = "peaktrade-shadow-other"
     dashboard.write_text(json.dumps(body))
-    [finding] = grafana_findings(mounts(prometheus, grafana))
+    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
     assert finding.cause == "dashboard_missing"
     assert "peaktrade-shadow-other" in finding.detail
+
+
+def edit_grafana_file(path: Path, change) -> None:
+    """A provisioning YAML or a dashboard JSON, changed in place."""
+    is_json = path.suffix == ".json"
+    doc = json.loads(path.read_text()) if is_json else yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc) if is_json else yaml.safe_dump(doc))
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "words"),
+    [
+        (
+            "provisioning/dashboards/dashboards.yaml",
+            lambda doc: doc["providers"][0].update(folder="General"),
+            "folder 'General'",
+        ),
+        (
+            "provisioning/dashboards/dashboards.yaml",
+            lambda doc: doc["providers"][0].update(allowUiUpdates=True),
+            "allowUiUpdates: true",
+        ),
+        (
+            "dashboards/shadow/peaktrade-shadow-pipeline-mvs.json",
+            lambda doc: doc.update(title="Shadow"),
+            "dashboard title 'Shadow'",
+        ),
+    ],
+    ids=["folder", "ui-updates", "title"],
+)
+def test_dashboard_provisioned_not_as_the_contract_says(copies, file, change, words):
+    """What the dashboard check finds in Grafana (folder, title, meta.provisioned), read
+    from the files: one finding, one sentence, the difference in its detail."""
+    prometheus, grafana = copies
+    edit_grafana_file(grafana / file, change)
+    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
+    assert (finding.check, finding.cause) == ("dashboard", "dashboard_misplaced")
+    assert (
+        finding.text
+        == "dashboard uid peaktrade-shadow-pipeline-mvs is provisioned, but not as the contract says"
+    )
+    assert words in finding.detail
 
 
 def test_a_finding_is_the_cause_of_its_failing_check():
