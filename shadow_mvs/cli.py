@@ -18,7 +18,7 @@ from pathlib import Path
 from shadow_mvs import suite_version
 from shadow_mvs.config.settings import OPTIONS, Settings, SettingsError, register_options
 from shadow_mvs.core.causes import causes_routed_to
-from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, is_checkout
+from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root
 from shadow_mvs.core.triage import load_triage
 from shadow_mvs.many import verify_many
 from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
@@ -113,13 +113,9 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def suite_root() -> Path | None:
-    """The checkout ``pytest verify`` runs in: this package's own (editable install), else one
-    at or above the current directory (a non-editable install used from a checkout behaves
-    as the editable one), else None: run the installed copy from the current directory."""
-    for candidate in (REPO_ROOT, Path.cwd(), *Path.cwd().parents):
-        if is_checkout(candidate):
-            return candidate
-    return None
+    """The checkout ``pytest verify`` runs in (see ``checkout_root``); None: run the installed
+    copy from the current directory."""
+    return checkout_root()
 
 
 def pytest_command(args: argparse.Namespace) -> list[str]:
