@@ -17,10 +17,13 @@ from pathlib import Path
 
 from shadow_mvs import suite_version
 from shadow_mvs.config.settings import OPTIONS, Settings, SettingsError, register_options
-from shadow_mvs.core.causes import causes_routed_to
 from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root
 from shadow_mvs.core.triage import load_triage
 from shadow_mvs.many import verify_many
+from shadow_mvs.report.explain import node_lines
+from shadow_mvs.report.forensics import redact
+from shadow_mvs.report.reporter import settings_secrets
+from shadow_mvs.report.triage_view import commands_in_use, node_view
 from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
 from shadow_mvs.stack.compose import (
     DOWN_ARGS,
@@ -187,20 +190,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    """A node with its next commands for the mode the SHADOW_MVS_* variables select."""
     nodes = load_triage()
     node = nodes.get(args.node.upper())
     if node is None:
         print(f"shadow-mvs: unknown node {args.node!r}; known: {', '.join(nodes)}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{node.id}: {node.title}")
-    print(f"  symptom:      {node.symptom}")
-    print(f"  likely cause: {node.likely_cause}")
-    print(f"  reached from: {', '.join(node.routes) or '-'}")
-    for cause in causes_routed_to(node.id):
-        print(f"  cause {cause.id}: {cause.sentence}")
-    print("  next commands:")
-    for command in node.commands(Settings.from_values({}).compose.base_command(relative=True)):
-        print(f"    {command}")
+    settings = Settings.from_values({})
+    secrets = settings_secrets(settings)
+    for line in node_lines(node_view(node, commands_in_use(settings))):
+        print(redact(line, secrets))
     return EXIT_PASS
 
 

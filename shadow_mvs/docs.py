@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 from shadow_mvs.cli import STACK_FLAGS
 from shadow_mvs.config.settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
-from shadow_mvs.core.causes import causes_routed_to
 from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
 from shadow_mvs.core.triage import (
     COMPOSE_ONLY_TAG,
@@ -32,6 +31,7 @@ from shadow_mvs.core.triage import (
     load_triage,
     route,
 )
+from shadow_mvs.report.triage_view import AS_WRITTEN, TriageView, node_view
 
 DOCS_DIR = REPO_ROOT / "docs"
 BLOCK = re.compile(
@@ -227,10 +227,9 @@ def compose_expansion(contract: Contract) -> str:
     return f"docker compose -p {stack['project']} --env-file {stack['env_file']} {files}"
 
 
-def causes_text(node_id: str) -> str:
+def causes_text(view: TriageView) -> str:
     """The causes (shadow_mvs/data/causes.toml) that route to a node, with the sentence printed."""
-    causes = causes_routed_to(node_id)
-    return "; ".join(f"{code(c.id)} ({c.sentence})" for c in causes) or "—"
+    return "; ".join(f"{code(c.id)} ({c.sentence})" for c in view.causes) or "—"
 
 
 def render_triage(src: Sources) -> str:
@@ -252,13 +251,14 @@ def render_triage(src: Sources) -> str:
 
 
 def render_node(node: Node) -> str:
-    commands = "\n".join(node.next_commands)
+    view = node_view(node, AS_WRITTEN)  # the docs show the commands as templates
+    commands = "\n".join(view.next_commands)
     return (
-        f"### {node.id} — {node.title}\n\n"
-        f"- **Symptom:** {node.symptom}\n"
-        f"- **Likely cause:** {node.likely_cause}\n"
-        f"- **Reached from:** {codes(node.routes)}\n"
-        f"- **Causes:** {causes_text(node.id)}\n"
+        f"### {view.id} — {view.title}\n\n"
+        f"- **Symptom:** {view.symptom}\n"
+        f"- **Likely cause:** {view.likely_cause}\n"
+        f"- **Reached from:** {codes(view.reached_from)}\n"
+        f"- **Causes:** {causes_text(view)}\n"
         f"- **Next commands:**\n\n"
         f"```bash\n{commands}\n```"
     )
