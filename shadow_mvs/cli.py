@@ -17,10 +17,10 @@ from pathlib import Path
 
 from shadow_mvs import suite_version
 from shadow_mvs.config.settings import OPTIONS, Settings, SettingsError, register_options
-from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root
+from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root, load_contract
 from shadow_mvs.core.triage import load_triage
 from shadow_mvs.many import verify_many
-from shadow_mvs.report.explain import node_lines
+from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_lines, node_lines
 from shadow_mvs.report.forensics import redact
 from shadow_mvs.report.reporter import settings_secrets
 from shadow_mvs.report.triage_view import commands_in_use, node_view
@@ -58,9 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
     )
     explain = sub.add_parser(
-        "explain", help="print a triage node (G-1…G-9) or incident runbook (R-1…R-5)"
+        "explain",
+        help="print a triage node (G-1…G-9), incident runbook (R-1…R-5) or the contract",
     )
-    explain.add_argument("node", help="node id, e.g. G-3")
+    explain.add_argument("node", help=f"node id, e.g. G-3, or {CONTRACT_TOPIC!r}")
     return parser
 
 
@@ -190,15 +191,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    """A node with its next commands for the mode the SHADOW_MVS_* variables select."""
-    nodes = load_triage()
-    node = nodes.get(args.node.upper())
-    if node is None:
-        print(f"shadow-mvs: unknown node {args.node!r}; known: {', '.join(nodes)}", file=sys.stderr)
-        return EXIT_USAGE
-    settings = Settings.from_values({})
-    secrets = settings_secrets(settings)
-    for line in node_lines(node_view(node, commands_in_use(settings))):
+    """A node with its next commands for the mode in use (the SHADOW_MVS_* variables, and
+    whether a checkout is at hand), or the contract's tables (``explain contract``)."""
+    if args.node.lower() == CONTRACT_TOPIC:
+        lines, secrets = contract_lines(load_contract()), []  # data-file facts only
+    else:
+        nodes = load_triage()
+        node = nodes.get(args.node.upper())
+        if node is None:
+            known = ", ".join([*nodes, CONTRACT_TOPIC])
+            print(f"shadow-mvs: unknown node {args.node!r}; known: {known}", file=sys.stderr)
+            return EXIT_USAGE
+        settings = Settings.from_values({})
+        lines = node_lines(node_view(node, commands_in_use(settings)))
+        secrets = settings_secrets(settings)
+    for line in lines:
         print(redact(line, secrets))
     return EXIT_PASS
 

@@ -1,8 +1,12 @@
-"""``shadow-mvs explain``: a triage node as terminal text."""
+"""``shadow-mvs explain``: a triage node, or the whole contract, as terminal text."""
 
 from __future__ import annotations
 
+from shadow_mvs.core.contract import Contract
+from shadow_mvs.report.contract_summary import contract_summary
 from shadow_mvs.report.triage_view import TriageView
+
+CONTRACT_TOPIC = "contract"  # `shadow-mvs explain contract`
 
 
 def node_lines(view: TriageView) -> list[str]:
@@ -16,3 +20,7 @@ def node_lines(view: TriageView) -> list[str]:
     lines.append("  next commands:")
     lines += [f"    {command}" for command in view.next_commands]
     return lines
+
+
+def contract_lines(contract: Contract) -> list[str]:
+    return contract_summary(contract).splitlines()

@@ -25,6 +25,7 @@ import pytest
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
+from shadow_mvs.report.contract_summary import contract_pointer
 from shadow_mvs.report.forensics import redact, write_bundle
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
 from shadow_mvs.report.triage_view import (
@@ -121,7 +122,7 @@ def render(
     if run.budget_scale != 1:
         lines.append(f"INFO|budget_scale={run.budget_scale:g}")
     lines.append(result_line(run))
-    lines.append(f"INFO|See Contract: {load_contract().raw['docs']}")
+    lines.append(f"INFO|See Contract: {contract_pointer()}")
     return lines
 
 
@@ -197,8 +198,8 @@ def settings_secrets(settings: Settings | None) -> list[str]:
 
 
 def compose_command(config: pytest.Config) -> str | None:
-    """This run's compose invocation; None when it verifies a stack it did not start
-    (see ``triage_view.commands_in_use``)."""
+    """This run's compose invocation; None when it verifies a stack it did not start, or
+    runs without a checkout (see ``triage_view.commands_in_use``)."""
     return commands_in_use(config.stash.get(SETTINGS_KEY, None)).compose_command
 
 

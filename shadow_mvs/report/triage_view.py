@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.causes import Cause, causes_routed_to
-from shadow_mvs.core.contract import load_contract
+from shadow_mvs.core.contract import checkout_root, load_contract
 from shadow_mvs.core.run import CheckRecord
 from shadow_mvs.core.triage import Node
 
@@ -41,10 +41,11 @@ AS_WRITTEN = NextCommands(None, as_written=True)
 
 
 def commands_in_use(settings: Settings | None) -> NextCommands:
-    """The commands for the mode in use: an external stack gets the commands that use the
-    verified URLs, a compose stack also those that name its compose project and files."""
+    """The commands for the mode in use. Compose commands name a checkout's compose files,
+    so they appear only for a compose stack run from a checkout; an external stack, or an
+    installed copy without a checkout, gets the commands that use the verified URLs."""
     urls = settings.urls if settings is not None else None
-    if settings is not None and settings.stack == "external":
+    if checkout_root() is None or (settings is not None and settings.stack == "external"):
         return NextCommands(None, urls)
     if settings is None:  # no settings resolved (usage error): the project name still holds
         return NextCommands("docker compose -p " + load_contract().project)
