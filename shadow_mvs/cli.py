@@ -9,6 +9,7 @@ component at fault (exit 1), because that is the verdict an operator needs.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shadow_mvs import suite_version
+from shadow_mvs.config.environments import ENVIRONMENTS_FILE_ENV, environments_file
 from shadow_mvs.config.settings import OPTIONS, Settings, SettingsError, register_options
 from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root, load_contract
 from shadow_mvs.core.triage import load_triage
@@ -51,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--env",
         action="append",
         default=None,
-        help="named environment (environments.toml); repeat to verify several concurrently "
-        "(env SHADOW_MVS_ENV)",
+        help="named environment (SHADOW_MVS_ENVIRONMENTS_FILE, else ./environments.toml); "
+        "repeat to verify several concurrently (env SHADOW_MVS_ENV)",
     )
     verify.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
@@ -182,11 +184,19 @@ def environment_up(settings: Settings) -> int:
     return EXIT_PASS
 
 
+def pytest_environment() -> dict[str, str]:
+    """pytest may run in a checkout other than the current directory (an editable install):
+    it reads the environments file ``--env`` resolved here, not that checkout's."""
+    return {**os.environ, ENVIRONMENTS_FILE_ENV: str(environments_file())}
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.env and len(args.env) > 1:
-        return verify_many(args, pytest_command, suite_root() or Path.cwd())
+        return verify_many(args, pytest_command, suite_root() or Path.cwd(), pytest_environment())
     _settings(args)  # reject bad values before pytest starts
-    code = subprocess.run(pytest_command(args), cwd=suite_root(), check=False).returncode
+    code = subprocess.run(
+        pytest_command(args), cwd=suite_root(), env=pytest_environment(), check=False
+    ).returncode
     return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
 
 

@@ -1,6 +1,7 @@
-"""An installed copy works from any directory: with no checkout at hand, TRIAGE and
-`explain` print only the commands that use the verified URLs, and the last line points at
-`shadow-mvs explain contract` instead of a docs/ that is not there.
+"""An installed copy works from any directory: with no checkout at hand, `--env` reads the
+current directory's environments.toml (or SHADOW_MVS_ENVIRONMENTS_FILE) and says where it
+looked, TRIAGE and `explain` print only the commands that use the verified URLs, and the last
+line points at `shadow-mvs explain contract` instead of a docs/ that is not there.
 
 "Installed" is simulated two ways, both Docker-free: in-process with no checkout found
 (``is_checkout`` patched, the current directory a temporary one), and as a real process
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from shadow_mvs import cli
-from shadow_mvs.config.settings import Settings
+from shadow_mvs.config.settings import Settings, SettingsError
 from shadow_mvs.core import contract
 from shadow_mvs.core.contract import PACKAGE_DIR, REPO_ROOT
 from shadow_mvs.core.run import CheckFailed, VerifyRun
@@ -79,6 +80,73 @@ def test_the_installed_copy_is_the_one_that_runs(installed, tmp_path):
     )
     assert Path(probe.stdout.strip()) == installed
     assert not contract.is_checkout(installed)
+
+
+# --- --env: SHADOW_MVS_ENVIRONMENTS_FILE, else ./environments.toml ---------------------------
+
+ENVIRONMENTS = '[here]\nprometheus_url = "http://prom.here:9092"\nstack = "external"\n'
+
+
+def test_env_reads_the_current_directory(no_checkout):
+    (no_checkout / "environments.toml").write_text(ENVIRONMENTS)
+    settings = Settings.from_values({"env": "here"})
+    assert settings.prometheus_url == "http://prom.here:9092"
+
+
+def test_the_variable_wins_over_the_current_directory(no_checkout, monkeypatch):
+    (no_checkout / "environments.toml").write_text(ENVIRONMENTS)
+    other = no_checkout / "elsewhere" / "mine.toml"
+    other.parent.mkdir()
+    other.write_text(ENVIRONMENTS.replace("prom.here", "prom.mine"))
+    monkeypatch.setenv("SHADOW_MVS_ENVIRONMENTS_FILE", str(other))
+    assert Settings.from_values({"env": "here"}).prometheus_url == "http://prom.mine:9092"
+
+
+def test_no_file_says_where_it_looked(no_checkout, monkeypatch):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_values({"env": "prod"})
+    message = str(raised.value)
+    assert message == (
+        f"--env prod: no environments file: looked for {no_checkout / 'environments.toml'} "
+        "(the current directory; SHADOW_MVS_ENVIRONMENTS_FILE is not set)"
+    )
+    monkeypatch.setenv("SHADOW_MVS_ENVIRONMENTS_FILE", "nope/envs.toml")
+    with pytest.raises(SettingsError, match="no environments file") as raised:
+        Settings.from_values({"env": "prod"})
+    assert str(raised.value) == (
+        f"--env prod: no environments file: looked for {no_checkout / 'nope/envs.toml'} "
+        "(SHADOW_MVS_ENVIRONMENTS_FILE)"
+    )
+
+
+def test_installed_cli_without_a_file_is_one_line_and_exit_2(installed, tmp_path):
+    result = run_installed(installed, tmp_path, "verify", "--env", "prod")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"shadow-mvs: --env prod: no environments file: looked for {tmp_path / 'environments.toml'}"
+        " (the current directory; SHADOW_MVS_ENVIRONMENTS_FILE is not set)\n"
+    )
+
+
+def test_from_the_checkout_root_the_shipped_file_is_read():
+    assert Path.cwd() == REPO_ROOT  # where the project's tests (and operators) run
+    assert Settings.from_values({"env": "prod-shaped"}).topology == "remote-write"
+
+
+def test_cli_hands_pytest_the_file_it_resolved(no_checkout, monkeypatch):
+    """pytest may start in another directory (an editable install's checkout): it must read
+    the environments file of the directory the operator ran shadow-mvs in."""
+    (no_checkout / "environments.toml").write_text(ENVIRONMENTS)
+    seen = {}
+
+    def fake_run(command, **kwargs):
+        seen.update(kwargs)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(cli.subprocess, "run", fake_run)
+    assert cli.main(["verify", "--env", "here"]) == 0
+    assert seen["env"]["SHADOW_MVS_ENVIRONMENTS_FILE"] == str(no_checkout / "environments.toml")
 
 
 # --- next commands for the mode in use ------------------------------------------------------
