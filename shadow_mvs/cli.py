@@ -9,6 +9,7 @@ component at fault (exit 1), because that is the verdict an operator needs.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -16,11 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shadow_mvs import suite_version
+from shadow_mvs.config.environments import ENVIRONMENTS_FILE_ENV, environments_file
 from shadow_mvs.config.settings import OPTIONS, Settings, SettingsError, register_options
-from shadow_mvs.core.causes import causes_routed_to
-from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, is_checkout
+from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root, load_contract
 from shadow_mvs.core.triage import load_triage
 from shadow_mvs.many import verify_many
+from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_lines, node_lines
+from shadow_mvs.report.forensics import redact
+from shadow_mvs.report.reporter import settings_secrets
+from shadow_mvs.report.triage_view import commands_in_use, node_view
 from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
 from shadow_mvs.stack.compose import (
     DOWN_ARGS,
@@ -49,16 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--env",
         action="append",
         default=None,
-        help="named environment (environments.toml); repeat to verify several concurrently "
-        "(env SHADOW_MVS_ENV)",
+        help="named environment (SHADOW_MVS_ENVIRONMENTS_FILE, else ./environments.toml); "
+        "repeat to verify several concurrently (env SHADOW_MVS_ENV)",
     )
     verify.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
     )
     explain = sub.add_parser(
-        "explain", help="print a triage node (G-1…G-9) or incident runbook (R-1…R-5)"
+        "explain",
+        help="print a triage node (G-1…G-9), incident runbook (R-1…R-5) or the contract",
     )
-    explain.add_argument("node", help="node id, e.g. G-3")
+    explain.add_argument("node", help=f"node id, e.g. G-3, or {CONTRACT_TOPIC!r}")
     return parser
 
 
@@ -114,13 +120,9 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def suite_root() -> Path | None:
-    """The checkout ``pytest verify`` runs in: this package's own (editable install), else one
-    at or above the current directory (a non-editable install used from a checkout behaves
-    as the editable one), else None: run the installed copy from the current directory."""
-    for candidate in (REPO_ROOT, Path.cwd(), *Path.cwd().parents):
-        if is_checkout(candidate):
-            return candidate
-    return None
+    """The checkout ``pytest verify`` runs in (see ``checkout_root``); None: run the installed
+    copy from the current directory."""
+    return checkout_root()
 
 
 def pytest_command(args: argparse.Namespace) -> list[str]:
@@ -183,30 +185,39 @@ def environment_up(settings: Settings) -> int:
     return EXIT_PASS
 
 
+def pytest_environment() -> dict[str, str]:
+    """pytest may run in a checkout other than the current directory (an editable install):
+    it reads the environments file ``--env`` resolved here, not that checkout's."""
+    return {**os.environ, ENVIRONMENTS_FILE_ENV: str(environments_file())}
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.env and len(args.env) > 1:
-        return verify_many(args, pytest_command, suite_root() or Path.cwd())
+        return verify_many(args, pytest_command, suite_root() or Path.cwd(), pytest_environment())
     _settings(args)  # reject bad values before pytest starts
-    code = subprocess.run(pytest_command(args), cwd=suite_root(), check=False).returncode
+    code = subprocess.run(
+        pytest_command(args), cwd=suite_root(), env=pytest_environment(), check=False
+    ).returncode
     return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    nodes = load_triage()
-    node = nodes.get(args.node.upper())
-    if node is None:
-        print(f"shadow-mvs: unknown node {args.node!r}; known: {', '.join(nodes)}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"{node.id}: {node.title}")
-    print(f"  symptom:      {node.symptom}")
-    print(f"  likely cause: {node.likely_cause}")
-    print(f"  reached from: {', '.join(node.routes) or '-'}")
-    for cause in causes_routed_to(node.id):
-        print(f"  cause {cause.id}: {cause.sentence}")
-    print("  next commands:")
-    compose = compose_project(Settings.from_values({}))
-    for command in node.commands(compose.base_command(relative=True)):
-        print(f"    {command}")
+    """A node with its next commands for the mode in use (the SHADOW_MVS_* variables, and
+    whether a checkout is at hand), or the contract's tables (``explain contract``)."""
+    if args.node.lower() == CONTRACT_TOPIC:
+        lines, secrets = contract_lines(load_contract()), []  # data-file facts only
+    else:
+        nodes = load_triage()
+        node = nodes.get(args.node.upper())
+        if node is None:
+            known = ", ".join([*nodes, CONTRACT_TOPIC])
+            print(f"shadow-mvs: unknown node {args.node!r}; known: {known}", file=sys.stderr)
+            return EXIT_USAGE
+        settings = Settings.from_values({})
+        lines = node_lines(node_view(node, commands_in_use(settings)))
+        secrets = settings_secrets(settings)
+    for line in lines:
+        print(redact(line, secrets))
     return EXIT_PASS
 
 

@@ -23,14 +23,13 @@ import json
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from shadow_mvs.cli import STACK_FLAGS
 from shadow_mvs.config.settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
-from shadow_mvs.core.causes import causes_routed_to, load_causes
+from shadow_mvs.core.causes import load_causes
 from shadow_mvs.core.contract import REPO_ROOT, Check, Contract, load_contract
 from shadow_mvs.core.run import VerifyRun
 from shadow_mvs.core.triage import (
@@ -42,6 +41,9 @@ from shadow_mvs.core.triage import (
     route,
 )
 from shadow_mvs.report import reporter
+from shadow_mvs.report.contract_summary import SECTIONS
+from shadow_mvs.report.markdown import code, codes, table
+from shadow_mvs.report.triage_view import AS_WRITTEN, TriageView, node_view
 
 DOCS_DIR = REPO_ROOT / "docs"
 BLOCK = re.compile(
@@ -65,169 +67,6 @@ class DocsError(Exception):
     """A docs file the generator cannot process (exit code 2)."""
 
 
-def code(text: object) -> str:
-    return f"`{text}`"
-
-
-def cell(text: str) -> str:
-    """A Markdown table cell: a literal pipe would end the cell."""
-    return text.replace("|", "\\|")
-
-
-def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def codes(items: Iterable[object]) -> str:
-    return ", ".join(code(i) for i in items) or "—"
-
-
-# --- CONTRACT.md blocks -------------------------------------------------------------------
-
-
-def render_endpoints(src: Sources) -> str:
-    rows = []
-    for key, url in src.contract.endpoints.items():
-        component = key.removesuffix("_url")
-        rows.append([component, code(url), code(urlsplit(url).port)])
-    return table(["component", "URL (host)", "port"], rows)
-
-
-def render_stack(src: Sources) -> str:
-    stack = src.contract.stack
-    rows = [
-        ["contract version", code(src.contract.version)],
-        ["compose project", code(stack["project"])],
-        ["compose files (always)", codes(stack["compose_files"])],
-        ["Linux host-network override", code(stack["host_network_override"])],
-        ["offline override", code(stack["offline_override"])],
-        ["mini-stack (G-8 only; never combined)", code(stack["mini_stack_file"])],
-        ["env file (git-ignored)", code(stack["env_file"])],
-        ["pipeline modes", codes(stack["modes"]) + f" (default {code(stack['default_mode'])})"],
-    ]
-    return table(["what", "value"], rows)
-
-
-def render_prometheus(src: Sources) -> str:
-    prom = src.contract.prometheus
-    rows = [
-        ["job", code(prom["job"])],
-        ["target", code(prom["target"])],
-        ["scrape interval", f"{prom['scrape_interval_s']} s"],
-        ["config file", code(prom["config_file"])],
-    ]
-    return table(["what", "value"], rows)
-
-
-def render_grafana_access(src: Sources) -> str:
-    grafana = src.contract.grafana
-    return table(
-        ["what", "value"],
-        [
-            ["verifier login (user:pass)", code(grafana["credentials_env"])],
-            [
-                "fallback: Grafana admin (from env or .env)",
-                f"{code(grafana['admin_user_env'])}, {code(grafana['admin_password_env'])}",
-            ],
-            ["stand-in marker in /api/health version", code(grafana["standin_marker"])],
-        ],
-    )
-
-
-def render_datasource(src: Sources) -> str:
-    ds = src.contract.datasource
-    rows = [
-        ["name", code(ds["name"])],
-        ["uid", code(ds["uid"])],
-        ["type", code(ds["type"])],
-        ["url", code(ds["url"])],
-        ["default", code(str(ds["is_default"]).lower())],
-        ["provisioning file", code(ds["file"])],
-        ["mini-stack URL (a default pointing here is G-8)", code(ds["mini_stack_url"])],
-    ]
-    return table(["field", "value"], rows)
-
-
-def render_dashboard(src: Sources) -> str:
-    dash = src.contract.dashboard
-    substituted = ", ".join(f"`${k}` = {code(v)}" for k, v in src.contract.variables.items())
-    rows = [
-        ["uid", code(dash["uid"])],
-        ["title", code(dash["title"])],
-        ["folder", code(dash["folder"])],
-        ["variables", codes(f"${v}" for v in dash["variables"])],
-        ["values the checks substitute", substituted],
-        ["row groups (in order)", ", ".join(dash["row_groups"])],
-        ["JSON file", code(dash["file"])],
-        ["provider file", code(dash["provider_file"])],
-        ["provider path (in the container)", code(dash["provider_path"])],
-    ]
-    return table(["field", "value"], rows)
-
-
-def render_families(src: Sources) -> str:
-    rows = [
-        [code(f.name), f.type, codes(f.labels), "yes" if f.required else "no"]
-        for f in src.contract.families
-    ]
-    histograms = [f for f in src.contract.families if f.type == "histogram"]
-    text = table(["family", "type", "labels", "required"], rows)
-    for fam in histograms:
-        text += (
-            f"\n\n{code(fam.name)} is exposed as {codes(fam.sample_names)}; "
-            "the buckets add the `le` label."
-        )
-    return text
-
-
-def render_labels(src: Sources) -> str:
-    rows = [[code(k), codes(v)] for k, v in src.contract.label_values.items()]
-    return table(["label", "allowed values"], rows)
-
-
-def render_cardinality(src: Sources) -> str:
-    return (
-        f"Forbidden as labels: {codes(src.contract.forbidden_labels)}.\n\n"
-        f"Series budget: at most **{src.contract.max_series}** series on the exporter's "
-        f"/metrics (every sample line counts, histogram buckets included)."
-    )
-
-
-def render_golden_queries(src: Sources) -> str:
-    default = src.contract.stack["default_mode"]
-    rows = [
-        [
-            name,
-            code(src.contract.raw["golden_queries"][name]),
-            code(src.contract.golden_query(name)),
-        ]
-        for name in src.contract.golden_query_names()
-    ]
-    return table(["name", "query (`$mode` = the run's mode)", f"as run with mode {default}"], rows)
-
-
-def render_checks(src: Sources) -> str:
-    # The G-node comes from route(), the same lookup the reporter uses on a red check.
-    rows = [
-        [
-            c.name,
-            code(c.f_code),
-            route(c.f_code).id,
-            f"{c.budget_s:g} s",
-            ", ".join(c.depends_on) or "—",
-        ]
-        for c in src.contract.checks
-    ]
-    return (
-        table(["check (verify order)", "F-code", "G-node", "retry budget", "depends on"], rows)
-        + "\n\n"
-        + f"All green is `F-OK`. Retries poll every {src.contract.retry_interval_s:g} s; "
-        + f"each HTTP request times out after {src.contract.request_timeout_s:g} s."
-    )
-
-
 # --- RUNBOOK.md blocks --------------------------------------------------------------------
 
 
@@ -237,10 +76,9 @@ def compose_expansion(contract: Contract) -> str:
     return f"docker compose -p {stack['project']} --env-file {stack['env_file']} {files}"
 
 
-def causes_text(node_id: str) -> str:
+def causes_text(view: TriageView) -> str:
     """The causes (shadow_mvs/data/causes.toml) that route to a node, with the sentence printed."""
-    causes = causes_routed_to(node_id)
-    return "; ".join(f"{code(c.id)} ({c.sentence})" for c in causes) or "—"
+    return "; ".join(f"{code(c.id)} ({c.sentence})" for c in view.causes) or "—"
 
 
 def render_triage(src: Sources) -> str:
@@ -254,7 +92,8 @@ def render_triage(src: Sources) -> str:
         f"{', '.join(f'`{p}`' for p in URL_PLACEHOLDERS.values())} stand for the URLs being "
         "verified (the contract's endpoints unless given). With "
         f"`--stack=external` every command using `{COMPOSE_PLACEHOLDER}` or tagged "
-        f"`{COMPOSE_ONLY_TAG.strip()}` is left out: the suite did not start that stack. "
+        f"`{COMPOSE_ONLY_TAG.strip()}` is left out: the suite did not start that stack. So it "
+        "is for an installed copy run without a checkout: it has no compose files to name. "
         "Every command reads state or resets the stack; none of them loops or watches."
     ]
     parts += [render_node(node) for node in src.nodes.values() if node.id.startswith("G-")]
@@ -262,13 +101,14 @@ def render_triage(src: Sources) -> str:
 
 
 def render_node(node: Node) -> str:
-    commands = "\n".join(node.next_commands)
+    view = node_view(node, AS_WRITTEN)  # the docs show the commands as templates
+    commands = "\n".join(view.next_commands)
     return (
-        f"### {node.id} — {node.title}\n\n"
-        f"- **Symptom:** {node.symptom}\n"
-        f"- **Likely cause:** {node.likely_cause}\n"
-        f"- **Reached from:** {codes(node.routes)}\n"
-        f"- **Causes:** {causes_text(node.id)}\n"
+        f"### {view.id} — {view.title}\n\n"
+        f"- **Symptom:** {view.symptom}\n"
+        f"- **Likely cause:** {view.likely_cause}\n"
+        f"- **Reached from:** {codes(view.reached_from)}\n"
+        f"- **Causes:** {causes_text(view)}\n"
         f"- **Next commands:**\n\n"
         f"```bash\n{commands}\n```"
     )
@@ -288,34 +128,6 @@ def render_incidents(src: Sources) -> str:
             text = text.replace("- **Next commands:**", line + "- **Next commands:**", 1)
         parts.append(text)
     return "\n\n".join(parts)
-
-
-def render_slo(src: Sources) -> str:
-    contract = src.contract
-    modes = contract.stack["modes"]
-    rows = [
-        [
-            o.name,
-            code(o.query),
-            *(f"{o.bound(m)} {o.unit}" for m in modes),
-            o.r_node,
-            code(o.alert),
-            o.why,
-        ]
-        for o in contract.slo_objectives
-    ]
-    header = ["SLO", "PromQL", *(f"healthy in {m}" for m in modes), "breach names", "alert", "why"]
-    return (
-        f"Window: `$window` = {code(contract.slo_window)}; `$mode` = the run's mode.\n\n"
-        + table(header, rows)
-        + "\n\nA breach is a `WARN|slo|…` line and the check passes; with `--slo-gate` "
-        + f"(env {code(_slo_gate_env())}) it fails {code(contract.check('slo').f_code)} "
-        + "and the triage prints the incident runbook the SLO names."
-    )
-
-
-def _slo_gate_env() -> str:
-    return next(opt.env for opt in OPTIONS if opt.flag == "--slo-gate")
 
 
 def render_options(src: Sources) -> str:
@@ -429,38 +241,20 @@ README_RENDERERS: dict[str, Callable[[Sources], str]] = {
 
 
 Renderer = Callable[[Sources], str]
+
+
+def contract_block(render: Callable[[Contract], str]) -> Renderer:
+    return lambda src: render(src.contract)
+
+
 RENDERERS: dict[str, Renderer] = {
-    "endpoints": render_endpoints,
-    "stack": render_stack,
-    "prometheus": render_prometheus,
-    "grafana-access": render_grafana_access,
-    "datasource": render_datasource,
-    "dashboard": render_dashboard,
-    "families": render_families,
-    "labels": render_labels,
-    "cardinality": render_cardinality,
-    "golden-queries": render_golden_queries,
-    "checks": render_checks,
-    "slo": render_slo,
+    **{section.block: contract_block(section.render) for section in SECTIONS},
     "triage": render_triage,
     "incidents": render_incidents,
     "options": render_options,
 }
 REQUIRED_BLOCKS = {
-    "CONTRACT.md": (
-        "endpoints",
-        "stack",
-        "prometheus",
-        "grafana-access",
-        "datasource",
-        "dashboard",
-        "families",
-        "labels",
-        "cardinality",
-        "golden-queries",
-        "checks",
-        "slo",
-    ),
+    "CONTRACT.md": tuple(section.block for section in SECTIONS),
     "RUNBOOK.md": ("triage", "incidents", "options"),
 }
 

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,10 @@ def _read(run: EnvironmentRun, root: Path) -> None:
 
 
 def verify_many(
-    args: argparse.Namespace, command_for: Callable[[argparse.Namespace], list[str]], root: Path
+    args: argparse.Namespace,
+    command_for: Callable[[argparse.Namespace], list[str]],
+    root: Path,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     names = list(dict.fromkeys(args.env))
     for name in names:  # every environment must resolve before any starts
@@ -80,7 +83,9 @@ def verify_many(
         command = command_for(argparse.Namespace(**{**vars(args), "env": [name]}))
         command.append(f"--json-report-file={run.report}")
         with (root / run.log).open("wb") as log:
-            process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         runs.append(run)
         processes.append((process, time.monotonic()))
     for run, (process, began) in zip(runs, processes, strict=True):

@@ -1,11 +1,13 @@
-"""Named environments (``environments.toml`` at the repo root): ``--env NAME`` picks one.
+"""Named environments: ``--env NAME`` picks one from the file ``SHADOW_MVS_ENVIRONMENTS_FILE``
+names, else ``environments.toml`` in the current directory (a checkout's root has one, an
+installed copy has none of its own).
 
 An environment is a table of option values — the same names as the flags, with ``-`` as
 ``_`` (``prometheus_url``, ``topology``, ``prometheus_ca_file``…) — plus, under
 ``secrets.<endpoint>``, the NAMES of the variables that hold its secrets, and optionally a
 git-ignored ``secrets_file`` (dotenv) those variables may be read from. A flag or a
 ``SHADOW_MVS_*`` variable still wins over the environment's value. Secrets themselves never
-appear in the file. ``SHADOW_MVS_ENVIRONMENTS_FILE`` points at another file.
+appear in the file.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from typing import Any
 from dotenv import dotenv_values
 
 from shadow_mvs.config.access import DEFAULT_NAMES, ENDPOINTS, SecretNames
-from shadow_mvs.core.contract import REPO_ROOT
 
-ENVIRONMENTS_FILE = REPO_ROOT / "environments.toml"
+ENVIRONMENTS_FILE_ENV = "SHADOW_MVS_ENVIRONMENTS_FILE"
+ENVIRONMENTS_FILE = "environments.toml"  # in the current directory
 META_KEYS = {"description", "secrets", "secrets_file", "bring_up"}
 
 
@@ -52,7 +54,19 @@ class Environment:
 
 
 def environments_file() -> Path:
-    return Path(os.environ.get("SHADOW_MVS_ENVIRONMENTS_FILE") or ENVIRONMENTS_FILE)
+    """The file ``--env`` reads, absolute: a ``shadow-mvs verify`` that starts pytest in a
+    checkout elsewhere passes it on unchanged."""
+    return Path(os.environ.get(ENVIRONMENTS_FILE_ENV) or ENVIRONMENTS_FILE).absolute()
+
+
+def not_found(path: Path) -> str:
+    """Where ``--env`` looked, in one line."""
+    if os.environ.get(ENVIRONMENTS_FILE_ENV):
+        return f"no environments file: looked for {path} ({ENVIRONMENTS_FILE_ENV})"
+    return (
+        f"no environments file: looked for {path} "
+        f"(the current directory; {ENVIRONMENTS_FILE_ENV} is not set)"
+    )
 
 
 def load_environments(path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -61,14 +75,17 @@ def load_environments(path: Path | None = None) -> dict[str, dict[str, Any]]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise EnvironmentError_(f"environments file {path} not found") from None
+        raise EnvironmentError_(not_found(path)) from None
     except tomllib.TOMLDecodeError as error:
         raise EnvironmentError_(f"{path}: {error}") from None
 
 
 def load_environment(name: str, option_dests: set[str], path: Path | None = None) -> Environment:
     path = path or environments_file()
-    table = load_environments(path)
+    try:
+        table = load_environments(path)
+    except EnvironmentError_ as error:
+        raise EnvironmentError_(f"--env {name}: {error}") from None
     if name not in table:
         raise EnvironmentError_(
             f"--env {name}: no such environment in {path.name} (known: {', '.join(table)})"

@@ -109,7 +109,12 @@ TLS_OPTIONS = tuple(
 OPTIONS += TLS_OPTIONS
 # Where the suite really runs (environments.toml, remote-write backends).
 ENVIRONMENT_OPTIONS = (
-    Option("--env", "SHADOW_MVS_ENV", "named environment from environments.toml"),
+    Option(
+        "--env",
+        "SHADOW_MVS_ENV",
+        "named environment from the file SHADOW_MVS_ENVIRONMENTS_FILE names, "
+        "else ./environments.toml",
+    ),
     Option(
         "--topology",
         "SHADOW_MVS_TOPOLOGY",

@@ -29,6 +29,16 @@ def is_checkout(path: Path) -> bool:
     ).is_file()
 
 
+def checkout_root() -> Path | None:
+    """The checkout in use: this package's own (editable install), else one at or above the
+    current directory (a non-editable install used from a checkout behaves as the editable
+    one), else None — an installed copy with no compose files and no docs/ beside it."""
+    for candidate in (REPO_ROOT, Path.cwd(), *Path.cwd().parents):
+        if is_checkout(candidate):
+            return candidate
+    return None
+
+
 CONTRACT_FILE = DATA_DIR / "contract.toml"
 TRIAGE_FILE = DATA_DIR / "triage.toml"
 

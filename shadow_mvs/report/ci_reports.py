@@ -31,6 +31,7 @@ from shadow_mvs.report.junit_file import CHECK_PROPERTY, CaseShape, rewrite
 from shadow_mvs.report.reporter import check_line, secrets_in_play
 from shadow_mvs.report.reporter import compose_command as verify_compose_command
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
+from shadow_mvs.report.triage_view import NextCommands, failure_view
 
 JUNIT_FILE = "junit.xml"
 SUITE_NAME = "shadow-mvs-verify"
@@ -74,12 +75,11 @@ def annotation(
         title = run.verify_code
         body = f"verify incomplete: not run: {', '.join(pending) or 'none'}"
     else:
-        node = first.node
-        commands = node.commands(compose_command, urls)
-        title = f"{first.f_code} {node.id}"
-        body = f"{first.check}: {first.message} — likely cause: {node.likely_cause}"
-        if commands:
-            body += f" — next: {commands[0]}"
+        view = failure_view(first, NextCommands(compose_command, urls))
+        title = f"{first.f_code} {view.id}"
+        body = f"{first.check}: {first.message} — likely cause: {view.likely_cause}"
+        if view.next_commands:
+            body += f" — next: {view.next_commands[0]}"
     return f"::error title={escape_property(title)}::{escape_data(body)}"
 
 
@@ -126,20 +126,20 @@ def step_summary(
         lines += [f"- **{key}**: {_cell(value)}" for key, value in evidence.items()]
     first = root_failure(run)
     if first is not None:
-        node = first.node
+        view = failure_view(first, NextCommands(compose_command, urls))
         lines += [
             "",
-            f"### Triage {node.id}: {node.title}",
+            f"### Triage {view.id}: {view.title}",
             "",
             f"`{check_line(first)}`",
             "",
-            f"- **symptom**: {node.symptom}",
-            f"- **likely cause**: {node.likely_cause}",
+            f"- **symptom**: {view.symptom}",
+            f"- **likely cause**: {view.likely_cause}",
             "",
             "Next commands:",
             "",
             "```bash",
-            *node.commands(compose_command, urls),
+            *view.next_commands,
             "```",
         ]
     lines += [

@@ -23,12 +23,18 @@ from typing import Any
 import pytest
 
 from shadow_mvs.config.env_file import env_file_path, grafana_credentials
+from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
-from shadow_mvs.core.triage import Node
+from shadow_mvs.report.contract_summary import contract_pointer
 from shadow_mvs.report.forensics import redact, write_bundle
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
-from shadow_mvs.stack.compose import compose_project
+from shadow_mvs.report.triage_view import (
+    NextCommands,
+    TriageView,
+    commands_in_use,
+    failure_view,
+)
 
 EVIDENCE_ORDER = ("exporter", "prometheus", "grafana", "dashboard_uid")
 
@@ -63,21 +69,29 @@ def result_line(run: VerifyRun) -> str:
     return f"RESULT={'PASS' if run.passed else 'FAIL'}{note}"
 
 
-def triage_lines(
-    node: Node,
-    compose_command: str | None,
-    cause: str | None = None,
-    urls: dict[str, str] | None = None,
-) -> list[str]:
+def triage_lines(view: TriageView) -> list[str]:
     """The cause's sentence first (what is wrong), then the node (where to look, what next)."""
-    lines = [f"TRIAGE|{node.id}|cause: {cause}"] if cause else []
+    lines = [f"TRIAGE|{view.id}|cause: {view.cause_sentence}"] if view.cause_sentence else []
     lines += [
-        f"TRIAGE|{node.id}|{node.title}",
-        f"TRIAGE|{node.id}|symptom: {node.symptom}",
-        f"TRIAGE|{node.id}|likely cause: {node.likely_cause}",
+        f"TRIAGE|{view.id}|{view.title}",
+        f"TRIAGE|{view.id}|symptom: {view.symptom}",
+        f"TRIAGE|{view.id}|likely cause: {view.likely_cause}",
     ]
-    lines += [f"TRIAGE|{node.id}|next: {cmd}" for cmd in node.commands(compose_command, urls)]
+    lines += [f"TRIAGE|{view.id}|next: {command}" for command in view.next_commands]
     return lines
+
+
+def triage_fields(view: TriageView) -> dict[str, Any]:
+    """The ``triage`` object of verify.json."""
+    return {
+        "cause": view.cause,
+        "cause_sentence": view.cause_sentence,
+        "node": view.id,
+        "title": view.title,
+        "symptom": view.symptom,
+        "likely_cause": view.likely_cause,
+        "next_commands": list(view.next_commands),
+    }
 
 
 def render(
@@ -103,12 +117,12 @@ def render(
     lines += [f"WARN|{r.check}|{text}" for r in records for text in r.warnings]
     first = run.first_failure
     if first is not None:
-        lines += triage_lines(first.node, compose_command, first.cause_sentence, urls)
+        lines += triage_lines(failure_view(first, NextCommands(compose_command, urls)))
     lines.append(f"INFO|verify_code={run.verify_code}")
     if run.budget_scale != 1:
         lines.append(f"INFO|budget_scale={run.budget_scale:g}")
     lines.append(result_line(run))
-    lines.append(f"INFO|See Contract: {load_contract().raw['docs']}")
+    lines.append(f"INFO|See Contract: {contract_pointer()}")
     return lines
 
 
@@ -125,16 +139,7 @@ def verdict(
         versions.update(record.versions)
     triage = None
     if first is not None:
-        node = first.node
-        triage = {
-            "cause": first.cause,
-            "cause_sentence": first.cause_sentence,
-            "node": node.id,
-            "title": node.title,
-            "symptom": node.symptom,
-            "likely_cause": node.likely_cause,
-            "next_commands": node.commands(compose_command, urls),
-        }
+        triage = triage_fields(failure_view(first, NextCommands(compose_command, urls)))
     selected = [r.check for r in run.selected]
     return {
         "result": "PASS" if run.passed else "FAIL",
@@ -175,7 +180,11 @@ def scrub(value: Any, secrets: list[str]) -> Any:
 def secrets_in_play(config: pytest.Config) -> list[str]:
     """Every secret of this run (passwords, tokens, secret headers): the one list that the
     terminal, verify.json, JUnit and forensics are scrubbed of."""
-    settings = config.stash.get(SETTINGS_KEY, None)
+    return settings_secrets(config.stash.get(SETTINGS_KEY, None))
+
+
+def settings_secrets(settings: Settings | None) -> list[str]:
+    """The secrets these settings reach the stack with (also ``shadow-mvs explain``'s)."""
     found = []
     if settings is not None:
         credentials = grafana_credentials(env_file_path())
@@ -189,13 +198,9 @@ def secrets_in_play(config: pytest.Config) -> list[str]:
 
 
 def compose_command(config: pytest.Config) -> str | None:
-    """This run's compose invocation; None when it verifies a stack it did not start."""
-    settings = config.stash.get(SETTINGS_KEY, None)
-    if settings is None:
-        return "docker compose -p " + load_contract().project
-    if settings.stack == "external":
-        return None
-    return compose_project(settings).base_command(relative=True)
+    """This run's compose invocation; None when it verifies a stack it did not start, or
+    runs without a checkout (see ``triage_view.commands_in_use``)."""
+    return commands_in_use(config.stash.get(SETTINGS_KEY, None)).compose_command
 
 
 def _urls(config: pytest.Config) -> dict[str, str] | None:

@@ -30,6 +30,7 @@ from shadow_mvs.docs import (
     generate,
     stale_files,
 )
+from shadow_mvs.report.contract_summary import SECTIONS
 
 # Paths of the seed runbook's repository, named only in the mapping note of RUNBOOK.md.
 SEED_PREFIXES = ("docs/webui/", "scripts/obs/")
@@ -287,6 +288,32 @@ def test_a_deleted_required_block_is_an_error():
     )
     with pytest.raises(DocsError, match="required generated block"):
         generate(without, default_sources(), "CONTRACT.md")
+
+
+# --- `shadow-mvs explain contract` prints CONTRACT.md's sections ------------------------------
+
+
+def sections_in(markdown: str) -> list[tuple[str, str | None]]:
+    """(generated block, the ``## `` heading it sits under), in the file's order."""
+    found, heading = [], None
+    for line in markdown.splitlines():
+        if line.startswith("## "):
+            heading = line.removeprefix("## ")
+        begin = re.match(r"<!-- BEGIN GENERATED: ([\w-]+) -->", line)
+        if begin:
+            found.append((begin[1], heading))
+    return found
+
+
+def test_explain_contract_has_the_sections_and_headings_of_contract_md():
+    text = (DOCS_DIR / "CONTRACT.md").read_text(encoding="utf-8")
+    assert sections_in(text) == [(s.block, s.heading) for s in SECTIONS]
+
+
+def test_a_renamed_contract_heading_is_caught():
+    text = (DOCS_DIR / "CONTRACT.md").read_text(encoding="utf-8")
+    renamed = text.replace("## Golden queries\n", "## Queries\n", 1)
+    assert sections_in(renamed) != [(s.block, s.heading) for s in SECTIONS]
 
 
 # --- every repo path named in backticks exists -----------------------------------------------

@@ -9,6 +9,7 @@ import sys
 from importlib.metadata import entry_points
 
 from shadow_mvs import cli, suite_version
+from shadow_mvs.core import contract
 from shadow_mvs.core.contract import CHECKS_DIR, PACKAGE_DIR, REPO_ROOT, is_checkout, load_contract
 
 COLLECT = ["-m", "pytest", "verify/", "--collect-only", "-q", "--trace-config", "--stack=external"]
@@ -63,7 +64,7 @@ def test_version_flag():
 
 
 def test_outside_a_checkout_the_cli_runs_the_installed_copy(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "REPO_ROOT", PACKAGE_DIR.parent / "not-a-checkout")
+    monkeypatch.setattr(contract, "REPO_ROOT", PACKAGE_DIR.parent / "not-a-checkout")
     monkeypatch.chdir(tmp_path)
     assert cli.suite_root() is None
     command = cli.pytest_command(cli.build_parser().parse_args(["verify", "--stack=external"]))
@@ -71,7 +72,7 @@ def test_outside_a_checkout_the_cli_runs_the_installed_copy(monkeypatch, tmp_pat
 
 
 def test_from_a_checkout_the_cli_runs_the_checkout(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "REPO_ROOT", tmp_path)  # an installed copy's parent, say
+    monkeypatch.setattr(contract, "REPO_ROOT", tmp_path)  # an installed copy's parent, say
     monkeypatch.chdir(REPO_ROOT / "docs")
     assert cli.suite_root() == REPO_ROOT
 
