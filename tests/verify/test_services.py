@@ -44,7 +44,8 @@ class FakeCompose:
     """Answers `ps -a --format json` and `logs …` the way docker compose v2 prints them."""
 
     def __init__(self, rows: list[str], logs: dict[str, str]):
-        self.rows, self.logs, self.calls = rows, logs, []
+        self.rows, self.logs = rows, logs
+        self.calls: list[str] = []
 
     def __call__(self, subcommand: str) -> str:
         self.calls.append(subcommand)
@@ -156,8 +157,8 @@ def test_real_standin_dies_with_a_line_the_suite_reads(tmp_path: Path):
     datasources = tmp_path / "datasources"
     datasources.mkdir()
     for name in ("a", "b"):
-        doc = {"apiVersion": 1, "datasources": [{"name": name, "type": "prometheus"}]}
-        doc["datasources"][0]["isDefault"] = True
+        datasource = {"name": name, "type": "prometheus", "isDefault": True}
+        doc = {"apiVersion": 1, "datasources": [datasource]}
         (datasources / f"{name}.yaml").write_text(yaml.safe_dump(doc))
     finished = subprocess.run(
         [sys.executable, "-m", "grafana_standin"],
