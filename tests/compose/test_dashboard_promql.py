@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
 from tests.compose import checks
 
@@ -27,6 +28,7 @@ EXPRS = dashboard_exprs()
 
 
 @pytest.mark.parametrize(("title", "expr"), EXPRS, ids=[f"{t}:{e[:30]}" for t, e in EXPRS])
+@needs_prometheus_tools
 def test_panel_query_is_valid_promql(
     scratch_prometheus_url: str, shadow_mvs_contract: Contract, title, expr
 ):
@@ -44,6 +46,7 @@ def test_variable_queries_select_a_real_family(shadow_mvs_contract: Contract, re
         assert metric in families, var["name"]
 
 
+@needs_prometheus_tools
 def test_a_broken_query_is_reported(scratch_prometheus_url: str):
     answer = evaluate(
         scratch_prometheus_url, "sum by (mode (rate(peak_trade_pipeline_events_total[5m]))"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.local_prometheus import PROMETHEUS_BIN
+from fixtures.prometheus_tools import PROMETHEUS_BIN, needs_prometheus_tools
 from shadow_mvs.core.contract import REPO_ROOT, load_contract
 from shadow_mvs.core.run import CheckBlocked, CheckFailed, VerifyRun
 from shadow_mvs.stack.compose import ComposeProject
@@ -174,7 +174,7 @@ def test_real_standin_dies_with_a_line_the_suite_reads(tmp_path: Path):
     assert line.startswith("Failed to provision data sources: Datasource provisioning error")
 
 
-@pytest.mark.skipif(not PROMETHEUS_BIN.exists(), reason="bootstrap installs .tools/bin/prometheus")
+@needs_prometheus_tools
 def test_real_prometheus_dies_with_a_line_the_suite_reads(tmp_path: Path):
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 5x\n")
