@@ -82,7 +82,8 @@ def unpacked(built: BuiltWheel, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 def test_the_wheel_holds_shadow_mvs_whole_and_nothing_else(built: BuiltWheel):
-    assert problems_of(built.path, built.source) == []
+    problems = problems_of(built.path, built.source)
+    assert problems == [], "\n".join(problems)
 
 
 def test_the_checks_ship_as_shadow_mvs_checks(unpacked: Path):
