@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from fixtures.local_prometheus import local_prometheus
+from fixtures.prometheus_tools import PROMTOOL_BIN
 from shadow_mvs.core.causes import Finding
 from shadow_mvs.core.contract import REPO_ROOT
 
-TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
-INSTALL_HINT = "run scripts/install-prometheus-tools.sh"
 # Variables the compose files interpolate; scrubbed so the caller's shell cannot leak in.
 COMPOSE_VARIABLE_PREFIXES = ("GF_", "SHADOW_MVS_", "COMPOSE_")
 COMPOSE_VARIABLES = {
@@ -44,16 +43,10 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
-def tool(name: str) -> Path:
-    path = TOOLS_BIN / name
-    if not path.is_file():
-        pytest.skip(f"{path} absent: {INSTALL_HINT}")
-    return path
-
-
 @pytest.fixture(scope="session")
 def promtool() -> Path:
-    return tool("promtool")
+    """.tools/bin/promtool: tests that take it carry ``needs_prometheus_tools``."""
+    return PROMTOOL_BIN
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> Path:
@@ -120,8 +113,8 @@ def compose_config(compose_cli: None, dummy_env_file: Path) -> ComposeConfig:
 
 @pytest.fixture(scope="session")
 def scratch_prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A short-lived real Prometheus (no scrape targets) for parsing and evaluating PromQL."""
-    binary = tool("prometheus")
+    """A short-lived real Prometheus (no scrape targets) for parsing and evaluating PromQL;
+    tests that take it carry ``needs_prometheus_tools``."""
     config = {"global": {"evaluation_interval": "5s"}, "scrape_configs": []}
-    with local_prometheus(tmp_path_factory.mktemp("prometheus"), config, binary=binary) as server:
+    with local_prometheus(tmp_path_factory.mktemp("prometheus"), config) as server:
         yield server.url

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
 from shadow_mvs.evidence.panels import PanelQuery, panel_queries
 
@@ -29,6 +30,7 @@ QUERIES = dashboard_queries()
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[f"{q.panel}:{q.expr[:30]}" for q in QUERIES])
+@needs_prometheus_tools
 def test_panel_query_is_valid_promql(scratch_prometheus_url: str, query: PanelQuery):
     title, expr = query.panel, query.expr
     assert "$" not in expr, f"panel {title!r}: unresolved variable in {expr}"
@@ -44,6 +46,7 @@ def test_variable_queries_select_a_real_family(shadow_mvs_contract: Contract, re
         assert metric in families, var["name"]
 
 
+@needs_prometheus_tools
 def test_a_broken_query_is_reported(scratch_prometheus_url: str):
     answer = evaluate(
         scratch_prometheus_url, "sum by (mode (rate(peak_trade_pipeline_events_total[5m]))"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.core.causes import Finding
 from shadow_mvs.core.contract import Contract
 from shadow_mvs.evidence.rulebook import prometheus_config, rule_files
@@ -45,11 +46,13 @@ def promtool_run(promtool: Path, *args: str | Path, cwd: Path) -> subprocess.Com
     ],
     ids=["check-config", "check-mini-stack-config", "check-rules", "test-rules"],
 )
+@needs_prometheus_tools
 def test_promtool_accepts(promtool: Path, repo_root: Path, args):
     result = promtool_run(promtool, *args, cwd=repo_root)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@needs_prometheus_tools
 def test_config_loads_the_rules(promtool: Path, repo_root: Path):
     result = promtool_run(
         promtool, "check", "config", "compose/prometheus/prometheus.yml", cwd=repo_root
@@ -75,6 +78,7 @@ def copy_prometheus_dir(repo_root: Path, tmp_path: Path) -> Path:
     ],
     ids=["error-threshold", "risk-floor", "run-state", "ack-p95", "feed-gaps", "risk-share"],
 )
+@needs_prometheus_tools
 def test_rule_unit_tests_catch_a_broken_rule(
     promtool: Path, repo_root: Path, tmp_path: Path, original: str, replacement: str
 ):
@@ -88,6 +92,7 @@ def test_rule_unit_tests_catch_a_broken_rule(
     assert "FAILED" in result.stdout + result.stderr
 
 
+@needs_prometheus_tools
 def test_check_config_catches_a_missing_rule_file(promtool: Path, repo_root: Path, tmp_path: Path):
     copy = copy_prometheus_dir(repo_root, tmp_path)
     config = copy / "prometheus.yml"

@@ -13,11 +13,14 @@ import httpx
 import pytest
 
 from fixtures.local_prometheus import LocalPrometheus, local_prometheus
+from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.core.contract import REPO_ROOT, load_contract
 from shadow_mvs.core.waiting import bounded_poll
 from shadow_mvs.evidence.slo import AlertNow, SloResult, evaluate_alerts, evaluate_slos
 
 from .conftest import Launcher
+
+pytestmark = needs_prometheus_tools
 
 CONTRACT = load_contract()
 RULES = REPO_ROOT / "compose" / "prometheus" / "rules"

@@ -15,10 +15,13 @@ import pytest
 
 from fixtures.faults import VerifyOutcome, run_cli, run_verify
 from fixtures.prod_shaped import ProdShaped, prod_shaped
+from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.config.access import TLS, EndpointAccess
 from shadow_mvs.core.run import CheckFailed
 from shadow_mvs.evidence.remote_write import prove_remote_written_scrape, stale_after_s
 from shadow_mvs.plugin.clients import prometheus_client
+
+pytestmark = needs_prometheus_tools
 
 
 @pytest.fixture(scope="module")

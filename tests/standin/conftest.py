@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from fixtures.local_prometheus import (
-    PROMETHEUS_BIN,
     LocalPrometheus,
     free_loopback_port,
     local_prometheus,
@@ -215,9 +214,8 @@ def start_standin(tmp_path: Path) -> Iterator[Callable[..., Standin]]:
 
 @pytest.fixture(scope="session")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPrometheus]:
-    """A real Prometheus on a free loopback port scraping itself every second."""
-    if not PROMETHEUS_BIN.exists():
-        pytest.fail(f"{PROMETHEUS_BIN} missing: run scripts/install-prometheus-tools.sh")
+    """A real Prometheus on a free loopback port scraping itself every second; tests that
+    take it carry ``needs_prometheus_tools``."""
     port = free_loopback_port()
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from fixtures.local_prometheus import LocalPrometheus
+from fixtures.prometheus_tools import needs_prometheus_tools
 
 from .conftest import NotYet, Standin, poll, provisioning_with_datasources, running_standin
+
+pytestmark = needs_prometheus_tools
 
 OK_HEALTH = {
     "status": "OK",

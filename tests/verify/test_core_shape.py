@@ -21,13 +21,14 @@ SOURCE_DIRS = ("shadow_mvs", "verify", "fixtures", "grafana_standin", "tests", "
 
 def check_modules() -> dict[str, str]:
     """CHECK of every verify/test_*.py module, by module file name."""
-    found = {}
+    found: dict[str, str] = {}
     for path in sorted(CHECKS_DIR.glob("test_*.py")):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "CHECK" for t in node.targets
             ):
                 assert isinstance(node.value, ast.Constant), path
+                assert isinstance(node.value.value, str), path
                 found[path.name] = node.value.value
     return found
 

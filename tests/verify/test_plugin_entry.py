@@ -4,6 +4,8 @@ The non-editable install is exercised for real in tests/integration/test_install
 """
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -52,6 +54,29 @@ def test_conftest_alone_still_wires_the_suite():
     assert result.returncode == 0, result.stdout + result.stderr
     assert registrations(result.stdout, "shadow_mvs.pytest_entry") == 0
     assert registrations(result.stdout, "shadow_mvs.plugin") == 1
+
+
+def test_an_install_elsewhere_hands_a_checkout_its_own_suite(tmp_path):
+    # A non-editable install: the package in another folder, first on the path, its entry
+    # point loaded first; pytest started without the checkout on sys.path (-P), like the
+    # `pytest` script. The checkout's verify/ must still run on the checkout's package.
+    site = tmp_path / "site-packages"
+    shutil.copytree(PACKAGE_DIR, site / "shadow_mvs", ignore=shutil.ignore_patterns("__pycache__"))
+    result = subprocess.run(
+        [sys.executable, "-P", *COLLECT],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    installed_entry = site / "shadow_mvs" / "pytest_entry.py"
+    assert f"<module 'shadow_mvs.pytest_entry' from '{installed_entry}'>" in result.stdout
+    checkout_plugin = PACKAGE_DIR / "plugin" / "__init__.py"
+    assert f"<module 'shadow_mvs.plugin' from '{checkout_plugin}'>" in result.stdout
+    assert registrations(result.stdout, "shadow_mvs.plugin") == 1
+    assert f"{len(load_contract().checks)} tests collected" in result.stdout
 
 
 def test_version_flag():

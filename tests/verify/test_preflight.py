@@ -12,14 +12,13 @@ import pytest
 import yaml
 
 from fixtures.mounted_files import compose_mounts, copy_compose_files
+from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.core.causes import Finding
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckFailed, VerifyRun
 from shadow_mvs.evidence.grafana_preflight import grafana_findings
-from shadow_mvs.evidence.preflight import prometheus_findings, promtool_path
+from shadow_mvs.evidence.preflight import prometheus_findings
 from shadow_mvs.report.reporter import render
-
-needs_promtool = pytest.mark.skipif(promtool_path() is None, reason="bootstrap installs promtool")
 
 
 @pytest.fixture
@@ -34,14 +33,14 @@ def edit_prometheus(prometheus: Path, change) -> None:
     path.write_text(yaml.safe_dump(config))
 
 
-@needs_promtool
+@needs_prometheus_tools
 def test_the_repo_files_pass():
     repo = compose_mounts()
     assert prometheus_findings(repo) == []
     assert grafana_findings(repo) == []
 
 
-@needs_promtool
+@needs_prometheus_tools
 def test_promtool_rejects_a_bad_config_copy(copies):
     prometheus, grafana = copies
     (prometheus / "prometheus.yml").write_text("global:\n  scrape_interval: 5x\n")
@@ -51,7 +50,7 @@ def test_promtool_rejects_a_bad_config_copy(copies):
     assert "5x" in finding.facts["error"]
 
 
-@needs_promtool
+@needs_prometheus_tools
 def test_promtool_rejects_a_bad_rule_file(copies):
     prometheus, grafana = copies
     (prometheus / "rules" / "broken.yml").write_text(
@@ -64,7 +63,7 @@ def test_promtool_rejects_a_bad_rule_file(copies):
     assert findings[0].check == "prometheus"
 
 
-@needs_promtool
+@needs_prometheus_tools
 @pytest.mark.parametrize(
     ("change", "check", "cause", "words"),
     [

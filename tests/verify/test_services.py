@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.local_prometheus import PROMETHEUS_BIN
+from fixtures.prometheus_tools import PROMETHEUS_BIN, needs_prometheus_tools
 from shadow_mvs.core.contract import REPO_ROOT, load_contract
 from shadow_mvs.core.run import CheckBlocked, CheckFailed, VerifyRun
 from shadow_mvs.stack.compose import ComposeProject
@@ -44,7 +44,8 @@ class FakeCompose:
     """Answers `ps -a --format json` and `logs …` the way docker compose v2 prints them."""
 
     def __init__(self, rows: list[str], logs: dict[str, str]):
-        self.rows, self.logs, self.calls = rows, logs, []
+        self.rows, self.logs = rows, logs
+        self.calls: list[str] = []
 
     def __call__(self, subcommand: str) -> str:
         self.calls.append(subcommand)
@@ -156,8 +157,8 @@ def test_real_standin_dies_with_a_line_the_suite_reads(tmp_path: Path):
     datasources = tmp_path / "datasources"
     datasources.mkdir()
     for name in ("a", "b"):
-        doc = {"apiVersion": 1, "datasources": [{"name": name, "type": "prometheus"}]}
-        doc["datasources"][0]["isDefault"] = True
+        datasource = {"name": name, "type": "prometheus", "isDefault": True}
+        doc = {"apiVersion": 1, "datasources": [datasource]}
         (datasources / f"{name}.yaml").write_text(yaml.safe_dump(doc))
     finished = subprocess.run(
         [sys.executable, "-m", "grafana_standin"],
@@ -173,7 +174,7 @@ def test_real_standin_dies_with_a_line_the_suite_reads(tmp_path: Path):
     assert line.startswith("Failed to provision data sources: Datasource provisioning error")
 
 
-@pytest.mark.skipif(not PROMETHEUS_BIN.exists(), reason="bootstrap installs .tools/bin/prometheus")
+@needs_prometheus_tools
 def test_real_prometheus_dies_with_a_line_the_suite_reads(tmp_path: Path):
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 5x\n")

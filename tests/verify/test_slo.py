@@ -4,6 +4,7 @@ queries are answered from fixed samples, as Prometheus's instant-query API would
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pytest
 
@@ -17,7 +18,7 @@ CONTRACT = load_contract()
 OBJECTIVES = {o.name: o for o in CONTRACT.slo_objectives}
 
 
-def answering(values: dict[str, float | None]):
+def answering(values: Mapping[str, float | None]):
     """A query function: the objective whose PromQL is asked gets its value (None: empty)."""
     by_promql = {
         o.promql("shadow", CONTRACT.slo_window): values.get(o.name) for o in OBJECTIVES.values()

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 
-from fixtures.local_prometheus import PROMETHEUS_BIN, free_loopback_port, local_prometheus
+from fixtures.local_prometheus import free_loopback_port, local_prometheus
+from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.core.waiting import bounded_poll
 from shadow_mvs.evidence.status_api import (
     loaded_scrape_jobs,
@@ -18,9 +18,7 @@ from shadow_mvs.evidence.status_api import (
     seconds,
 )
 
-pytestmark = pytest.mark.skipif(
-    not PROMETHEUS_BIN.exists(), reason="bootstrap installs .tools/bin/prometheus"
-)
+pytestmark = needs_prometheus_tools
 
 
 def config(interval: str, rule_files: list[str] | None = None) -> dict[str, object]:
