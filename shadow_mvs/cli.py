@@ -33,6 +33,7 @@ from shadow_mvs.stack.compose import (
     EnvironmentProblem,
     compose_project,
     offline_image_present,
+    require_compose_files,
     require_docker,
 )
 
@@ -77,6 +78,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    require_compose_files(compose_project(settings))
     if settings.bring_up:
         return environment_up(settings)
     preflight(settings)
@@ -104,6 +106,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     require_docker()
     settings = _settings(args)
     compose = compose_project(settings)
+    require_compose_files(compose)
     result = compose.run(DOWN_ARGS, check=False)
     if result.returncode != 0:
         print(result.stderr.strip(), file=sys.stderr)
@@ -194,7 +197,9 @@ def pytest_environment() -> dict[str, str]:
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.env and len(args.env) > 1:
         return verify_many(args, pytest_command, suite_root() or Path.cwd(), pytest_environment())
-    _settings(args)  # reject bad values before pytest starts
+    settings = _settings(args)  # reject bad values before pytest starts
+    if settings.stack == "compose":
+        require_compose_files(compose_project(settings))
     code = subprocess.run(
         pytest_command(args), cwd=suite_root(), env=pytest_environment(), check=False
     ).returncode

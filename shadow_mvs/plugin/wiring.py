@@ -29,6 +29,7 @@ from shadow_mvs.report import ci_reports, progress
 from shadow_mvs.report.reporter import Reporter
 from shadow_mvs.report.session import RUN_KEY, SETTINGS_KEY, check_name, verify_run
 from shadow_mvs.stack.bringup import StackStartError
+from shadow_mvs.stack.compose import EnvironmentProblem, compose_project, require_compose_files
 
 
 def is_verify_session(config: pytest.Config) -> bool:
@@ -74,7 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         settings = Settings.from_pytest(config)
-    except SettingsError as error:
+        if settings.stack == "compose":
+            require_compose_files(compose_project(settings))
+    except (SettingsError, EnvironmentProblem) as error:
         pytest.exit(f"shadow-mvs: {error}", returncode=EXIT_USAGE)
     config.stash[SETTINGS_KEY] = settings
     config.stash[RUN_KEY] = VerifyRun(

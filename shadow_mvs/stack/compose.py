@@ -106,6 +106,18 @@ def compose_project(settings: Settings) -> ComposeProject:
     )
 
 
+def require_compose_files(project: ComposeProject) -> None:
+    """Compose mode starts the stack from a checkout's ``compose/`` folder, and an installed
+    copy ships the checks only: say so before Docker is asked, instead of failing a check."""
+    folder = project.root / "compose"
+    if not folder.is_dir():
+        raise EnvironmentProblem(
+            f"--stack=compose starts the stack from a checkout's compose files, and there are "
+            f"none at {folder} (an installed copy ships the checks only): verify a running "
+            "stack with --stack=external, or run from a checkout"
+        )
+
+
 def require_docker() -> None:
     """Fail with a plain sentence (not a traceback) when Docker or compose is missing."""
     try:

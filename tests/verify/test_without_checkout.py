@@ -51,9 +51,12 @@ def no_checkout(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The package alone in a site directory: no checkout around it (no docs/, compose/)."""
+    """The package alone in a site directory, its checks inside it as the wheel ships them:
+    no checkout around it (no docs/, compose/)."""
     site = tmp_path_factory.mktemp("site")
-    shutil.copytree(PACKAGE_DIR, site / "shadow_mvs", ignore=shutil.ignore_patterns("__pycache__"))
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(PACKAGE_DIR, site / "shadow_mvs", ignore=skip)
+    shutil.copytree(REPO_ROOT / "verify", site / "shadow_mvs" / "checks", ignore=skip)
     return site
 
 
@@ -279,3 +282,54 @@ def test_explain_contract_needs_no_settings(monkeypatch, capsys):
 def test_unknown_topic_lists_the_contract_too(capsys):
     assert cli.main(["explain", "G-42"]) == 2
     assert capsys.readouterr().err.rstrip().endswith("R-5, contract")
+
+
+# --- compose mode needs a checkout's compose files ------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["verify"], ["up"], ["down"]], ids=lambda c: c[0])
+def test_installed_compose_mode_is_one_line_and_exit_2(installed, tmp_path, command):
+    result = run_installed(installed, tmp_path, *command)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "shadow-mvs: --stack=compose starts the stack from a checkout's compose files, and "
+        f"there are none at {installed / 'compose'} (an installed copy ships the checks only): "
+        "verify a running stack with --stack=external, or run from a checkout\n"
+    )
+
+
+def test_installed_pytest_in_compose_mode_exits_2_before_any_check(installed, tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SHADOW_MVS_")}
+    checks = installed / "shadow_mvs" / "checks"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(checks)],
+        cwd=tmp_path,
+        env={**environ, "PYTHONPATH": str(installed)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "an installed copy ships the checks only" in result.stdout + result.stderr
+    assert "collected" not in result.stdout
+    assert not (tmp_path / "reports").exists()
+
+
+def test_installed_external_mode_is_not_refused(installed, tmp_path):
+    # The refusal is for compose mode only: an external stack needs no compose files
+    # (nothing listens here, so the verdict is FAIL, exit 1, not a usage error).
+    result = run_installed(
+        installed,
+        tmp_path,
+        "verify",
+        "--stack=external",
+        "--exporter-url=http://127.0.0.1:9",
+        "--prometheus-url=http://127.0.0.1:9",
+        "--grafana-url=http://127.0.0.1:9",
+        GRAFANA_AUTH="viewer:x",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "RESULT=FAIL" in result.stdout
+    assert "compose files" not in result.stdout + result.stderr
