@@ -39,6 +39,7 @@ from shadow_mvs.stack.compose import (
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 STACK_FLAGS = ("--offline", "--host-network")
+UP_DOWN_FLAGS = (*STACK_FLAGS, "--env")  # what `up` and `down` take besides verify
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"shadow-mvs {suite_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the compose stack and leave it running")
-    register_options(up.add_argument, (*STACK_FLAGS, "--env"))
+    register_options(up.add_argument, UP_DOWN_FLAGS)
     down = sub.add_parser("down", help="stop the stack and drop its volumes")
-    register_options(down.add_argument, (*STACK_FLAGS, "--env"))
+    register_options(down.add_argument, UP_DOWN_FLAGS)
     verify = sub.add_parser("verify", help="run `pytest verify/` with these options")
     register_options(verify.add_argument, [o.flag for o in OPTIONS if o.flag != "--env"])
     verify.add_argument(

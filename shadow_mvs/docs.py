@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shadow_mvs.cli import STACK_FLAGS
+from shadow_mvs.cli import UP_DOWN_FLAGS
 from shadow_mvs.config.settings import FALSE_WORDS, OPTIONS, TRUE_WORDS
 from shadow_mvs.core.causes import load_causes
 from shadow_mvs.core.contract import REPO_ROOT, Check, Contract, load_contract
@@ -137,7 +137,7 @@ def render_options(src: Sources) -> str:
             values = "switch"
         else:
             values = ", ".join(opt.choices) or ("URL" if opt.flag.endswith("-url") else "value")
-        where = "up, down, verify" if opt.flag in STACK_FLAGS else "verify"
+        where = "up, down, verify" if opt.flag in UP_DOWN_FLAGS else "verify"
         rows.append([code(opt.flag), code(opt.env), values, where, opt.help])
     true_words = ", ".join(sorted(TRUE_WORDS))
     false_words = ", ".join(sorted(w for w in FALSE_WORDS if w)) + " or empty"

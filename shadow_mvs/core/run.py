@@ -374,7 +374,7 @@ class VerifyRun:
 
     @property
     def selection_note(self) -> str:
-        """ "" for a full run, else e.g. "partial: 1 of 9 checks selected"."""
+        """ "" for a full run, else e.g. "partial: <selected> of <all> checks selected"."""
         if not self.partial:
             return ""
         return f"partial: {len(self.selected)} of {len(self.records)} checks selected"

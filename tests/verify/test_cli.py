@@ -6,6 +6,7 @@ import pytest
 
 from fixtures.faults import run_cli
 from shadow_mvs import cli
+from shadow_mvs.config.settings import OPTIONS
 
 shadow_mvs = run_cli
 
@@ -84,3 +85,24 @@ def test_up_prod_shaped_needs_the_offline_image(capsys):
 def test_verify_passes_one_environment_through_to_pytest():
     args = cli.build_parser().parse_args(["verify", "--env", "prod-shaped"])
     assert "--env=prod-shaped" in cli.pytest_command(args)
+
+
+def accepts(subcommand: str, flag: str, value: str | None) -> bool:
+    try:
+        cli.build_parser().parse_args([subcommand, flag, *([value] if value else [])])
+    except SystemExit:
+        return False
+    return True
+
+
+def test_the_docs_name_exactly_the_flags_up_and_down_take(capsys):
+    # docs/RUNBOOK.md's option table says "up, down, verify" for UP_DOWN_FLAGS only.
+    for opt in OPTIONS:
+        for subcommand in ("up", "down"):
+            value = None if opt.is_switch else (opt.choices or ("x",))[0]
+            assert accepts(subcommand, opt.flag, value) == (opt.flag in cli.UP_DOWN_FLAGS), (
+                subcommand,
+                opt.flag,
+            )
+    assert not accepts("up", "--no-such-flag", None)  # the probe can say no
+    capsys.readouterr()  # argparse's usage lines for the refusals
