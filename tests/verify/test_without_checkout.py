@@ -333,3 +333,11 @@ def test_installed_external_mode_is_not_refused(installed, tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "RESULT=FAIL" in result.stdout
     assert "compose files" not in result.stdout + result.stderr
+
+
+def test_an_installed_copy_used_inside_a_checkout_is_not_refused(installed):
+    # A non-editable install run from a checkout verifies that checkout (README): its
+    # compose files are there, so compose mode goes ahead (collect-only: nothing starts).
+    result = run_installed(installed, REPO_ROOT / "docs", "verify", "--", "--collect-only", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(contract.load_contract().checks)} tests collected" in result.stdout
