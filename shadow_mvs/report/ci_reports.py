@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -28,8 +29,7 @@ from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.forensics import redact
 from shadow_mvs.report.junit_file import CHECK_PROPERTY, CaseShape, rewrite
-from shadow_mvs.report.reporter import check_line, secrets_in_play
-from shadow_mvs.report.reporter import compose_command as verify_compose_command
+from shadow_mvs.report.reporter import check_line, next_commands, secrets_in_play
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
 from shadow_mvs.report.triage_view import NextCommands, failure_view
 
@@ -64,7 +64,7 @@ def root_failure(run: VerifyRun) -> CheckRecord | None:
 
 
 def annotation(
-    run: VerifyRun, compose_command: str | None, urls: dict[str, str] | None = None
+    run: VerifyRun, compose_command: str | None, urls: Mapping[str, str] | None = None
 ) -> str | None:
     """The ``::error`` line for the root failure, or None when the run passed."""
     if run.passed:
@@ -102,7 +102,7 @@ def step_summary(
     run: VerifyRun,
     compose_command: str | None,
     stack_label: str,
-    urls: dict[str, str] | None = None,
+    urls: Mapping[str, str] | None = None,
 ) -> str:
     result = "PASS" if run.passed else "FAIL"
     lines = [
@@ -234,14 +234,6 @@ class CiReports:
         xmlpath = self.config.getoption("xmlpath", None)
         return Path(os.path.expandvars(xmlpath)).expanduser().absolute() if xmlpath else None
 
-    def compose_command(self) -> str | None:
-        """None in external mode: no Docker commands for a stack this run did not start."""
-        return verify_compose_command(self.config)
-
-    def urls(self) -> dict[str, str] | None:
-        settings = self.config.stash.get(SETTINGS_KEY, None)
-        return settings.urls if settings is not None else None
-
     def stack_label(self) -> str:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         return settings.stack_label if settings else "unknown"
@@ -293,7 +285,10 @@ class CiReports:
         self.finished = True  # junitxml writes this session's file in this hook
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if _in_github_actions() and summary_file:
-            text = step_summary(self.run, self.compose_command(), self.stack_label(), self.urls())
+            commands = next_commands(self.config)
+            text = step_summary(
+                self.run, commands.compose_command, self.stack_label(), commands.urls
+            )
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(redact(text, secrets_in_play(self.config)) + "\n")
 
@@ -301,7 +296,8 @@ class CiReports:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not _in_github_actions():
             return
-        line = annotation(self.run, self.compose_command(), self.urls())
+        commands = next_commands(self.config)
+        line = annotation(self.run, commands.compose_command, commands.urls)
         if line is not None:
             terminalreporter.write_line(redact(line, secrets_in_play(self.config)))
 

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ def triage_fields(view: TriageView) -> dict[str, Any]:
 
 
 def render(
-    run: VerifyRun, compose_command: str | None, urls: dict[str, str] | None = None
+    run: VerifyRun, compose_command: str | None, urls: Mapping[str, str] | None = None
 ) -> list[str]:
     """The verify block. ``compose_command`` is None in external mode (no Docker commands);
     ``urls`` are the URLs being verified (the contract's endpoints when None)."""
@@ -130,7 +130,7 @@ def verdict(
     run: VerifyRun,
     compose_command: str | None,
     stack_label: str,
-    urls: dict[str, str] | None = None,
+    urls: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The top-level fields of reports/verify.json."""
     first = run.first_failure
@@ -161,7 +161,7 @@ def verdict(
             "pipeline_mode": run.mode,
             "project": load_contract().project,
             "start_error": run.stack_error,
-            "urls": urls or load_contract().endpoints,
+            "urls": dict(urls or load_contract().endpoints),
         },
         "versions": versions,
         "contract_version": load_contract().version,
@@ -197,15 +197,10 @@ def settings_secrets(settings: Settings | None) -> list[str]:
     return [s for s in found if len(s) >= 4]  # never "redact" trivial strings like "a"
 
 
-def compose_command(config: pytest.Config) -> str | None:
-    """This run's compose invocation; None when it verifies a stack it did not start, or
-    runs without a checkout (see ``triage_view.commands_in_use``)."""
-    return commands_in_use(config.stash.get(SETTINGS_KEY, None)).compose_command
-
-
-def _urls(config: pytest.Config) -> dict[str, str] | None:
-    settings = config.stash.get(SETTINGS_KEY, None)
-    return settings.urls if settings is not None else None
+def next_commands(config: pytest.Config) -> NextCommands:
+    """This run's next commands: the compose invocation only for a compose stack it started
+    from a checkout, and the URLs it verified (see ``triage_view.commands_in_use``)."""
+    return commands_in_use(config.stash.get(SETTINGS_KEY, None))
 
 
 def forensics_root(config: pytest.Config) -> Path:
@@ -256,7 +251,8 @@ class Reporter:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
         secrets = secrets_in_play(self.config)
-        lines = render(self.run, compose_command(self.config), _urls(self.config))
+        commands = next_commands(self.config)
+        lines = render(self.run, commands.compose_command, commands.urls)
         settings = self.config.stash.get(SETTINGS_KEY, None)
         if settings is not None:
             lines = settings.access.warnings() + lines
@@ -275,9 +271,8 @@ class Reporter:
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
-        json_report.update(
-            verdict(self.run, compose_command(self.config), label, _urls(self.config))
-        )
+        commands = next_commands(self.config)
+        json_report.update(verdict(self.run, commands.compose_command, label, commands.urls))
         if settings is not None:  # how each endpoint was reached (no secret values)
             json_report["stack"]["access"] = settings.access.summary()
             json_report["stack"]["warnings"] = settings.access.warnings()

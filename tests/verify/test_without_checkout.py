@@ -25,7 +25,7 @@ from shadow_mvs.core.contract import PACKAGE_DIR, REPO_ROOT
 from shadow_mvs.core.run import CheckFailed, VerifyRun
 from shadow_mvs.core.triage import load_triage
 from shadow_mvs.report.contract_summary import EXPLAIN_CONTRACT, SECTIONS
-from shadow_mvs.report.reporter import compose_command, render
+from shadow_mvs.report.reporter import next_commands, render
 from shadow_mvs.report.session import SETTINGS_KEY
 from shadow_mvs.report.triage_view import commands_in_use
 from shadow_mvs.stack.compose import compose_project
@@ -171,7 +171,7 @@ def test_a_checkout_compose_run_keeps_its_compose_commands():
     settings = Settings.from_values({"stack": "compose"})
     expected = compose_project(settings).base_command(relative=True)
     assert commands_in_use(settings).compose_command == expected
-    assert compose_command(verify_config(settings)) == expected
+    assert next_commands(verify_config(settings)).compose_command == expected
 
 
 def test_without_a_checkout_even_compose_mode_gets_url_commands(no_checkout):
@@ -179,8 +179,8 @@ def test_without_a_checkout_even_compose_mode_gets_url_commands(no_checkout):
     commands = commands_in_use(settings)
     assert commands.compose_command is None
     assert commands.urls == settings.urls
-    assert compose_command(verify_config(settings)) is None
-    assert compose_command(verify_config(None)) is None
+    assert next_commands(verify_config(settings)).compose_command is None
+    assert next_commands(verify_config(None)).compose_command is None
 
 
 def test_without_a_checkout_triage_has_no_compose_and_points_at_explain_contract(no_checkout):
