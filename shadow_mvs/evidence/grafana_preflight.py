@@ -58,7 +58,7 @@ def grafana_findings(mounts: Mounts, contract: Contract | None = None) -> list[F
                 return [
                     Finding(
                         "grafana",
-                        f"Grafana provisioning is fatal: {error}",
+                        "Grafana provisioning is fatal",
                         cause="grafana_provisioning_rejected",
                         facts={
                             "file": where.group(1)
