@@ -29,6 +29,7 @@ from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.forensics import redact
 from shadow_mvs.report.junit_file import CHECK_PROPERTY, CaseShape, rewrite
+from shadow_mvs.report.markdown import cell
 from shadow_mvs.report.reporter import check_line, next_commands, secrets_in_play
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
 from shadow_mvs.report.triage_view import NextCommands, failure_view
@@ -95,7 +96,8 @@ STATUS_WORD = {
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|") or " "
+    """One line in a table cell (a message or evidence value may span lines)."""
+    return cell(" ".join(text.split())) or " "
 
 
 def step_summary(
