@@ -21,7 +21,7 @@ from shadow_mvs.evidence.grafana_rules.datasources import Datasource
 from shadow_mvs.evidence.grafana_rules.logfmt import log, log_request
 from shadow_mvs.evidence.grafana_rules.slug import uid_problem
 
-from . import COMMIT, VERSION
+from . import COMMIT, VERSION, operator_api
 from .auth import Authenticator, AuthFailure, Identity
 from .dsquery import BadRequest, now_ms, parse_time_ms, run_query
 from .prometheus import PrometheusClient
@@ -177,6 +177,9 @@ class StandinHandler(BaseHTTPRequestHandler):
             raise self._ds_query(body)
         if method not in ("GET", "HEAD"):
             raise Reply(405, {"message": "Method not allowed: this Grafana stand-in is read-only"})
+        # Operators' tools (grafana-client): frontend settings, folders, org, user, by name.
+        if (tool := operator_api.answer(self.server.state, who, path)) is not None:
+            raise Reply(tool.status, tool.body)
         if path == "/api/datasources":
             if not who.is_admin:
                 raise Reply(403, rbac_denied("datasources:read"))
