@@ -33,12 +33,7 @@ RUN_ERROR_PREFIX = "*provisioning.ProvisioningServiceImpl run error: "
 
 def failed_message(error: ProvisioningError) -> str:
     """Grafana's msg for a fatal provisioning error, by the provisioner that raised it."""
-    text = str(error)
-    if text.startswith("Datasource"):
-        return "Failed to provision data sources"
-    if text.startswith("Dashboard"):
-        return "Failed to provision dashboards"
-    return "Failed to provision"
+    return error.logged or "Failed to provision"
 
 
 def main(env: Mapping[str, str] | None = None) -> int:

@@ -8,12 +8,13 @@ judges what they provision against the contract. The stack fixture hands
 
 from __future__ import annotations
 
-import re
 import tempfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from shadow_mvs.core.causes import Finding
-from shadow_mvs.core.contract import Contract, load_contract
+from shadow_mvs.core.contract import REPO_ROOT, Contract, load_contract
 from shadow_mvs.evidence.grafana_rules.dashboards import provision_dashboards
 from shadow_mvs.evidence.grafana_rules.datasources import provision_datasources
 from shadow_mvs.evidence.grafana_rules.errors import ProvisioningError
@@ -43,7 +44,7 @@ def grafana_findings(mounts: Mounts, contract: Contract | None = None) -> list[F
         def readable(text: str) -> str:  # tmp symlink paths back to the mounted sources
             for kind, source in sources.items():
                 text = text.replace(str(provisioning / kind), repo_relative(source or kind))
-            return text
+            return text.replace(f"{REPO_ROOT}/", "")
 
         def resolve(path: str) -> Path:
             return mounts.host_path(SERVICE, path) or Path(path)
@@ -53,26 +54,28 @@ def grafana_findings(mounts: Mounts, contract: Contract | None = None) -> list[F
                 provisioned = provision_datasources(provisioning, env)
                 store = provision_dashboards(provisioning, env, resolve)
             except ProvisioningError as exc:
-                error = readable(str(exc))
-                where = re.search(r"(\S*/\S+\.ya?ml)", error)
-                return [
-                    Finding(
-                        "grafana",
-                        "Grafana provisioning is fatal",
-                        cause="grafana_provisioning_rejected",
-                        facts={
-                            "file": where.group(1)
-                            if where
-                            else repo_relative(sources["datasources"] or ""),
-                            "error": error,
-                        },
-                    )
-                ]
-        rejected = [readable(line) for line in lines if "level=error" in line]
-    return [
-        *datasources.contract_findings(provisioned, contract),
-        *dashboard_provisioning.contract_findings(store, rejected, contract),
-    ]
+                file = exc.file or str(sources["datasources"] or "")
+                facts = {"file": file, "error": str(exc), "logged": exc.logged}
+                fatal = Finding(
+                    "grafana",
+                    "Grafana provisioning is fatal",
+                    cause="grafana_provisioning_rejected",
+                    facts=facts,
+                )
+                return [_readable(fatal, readable)]
+        rejected = [line for line in lines if "level=error" in line]
+        findings = [
+            *datasources.contract_findings(provisioned, contract),
+            *dashboard_provisioning.contract_findings(store, rejected, contract),
+        ]
+        return [_readable(finding, readable) for finding in findings]
+
+
+def _readable(finding: Finding, readable: Callable[[str], str]) -> Finding:
+    """Paths in a finding as the operator reads them (the mounted sources, repo-relative)."""
+    # One line per fact: go-yaml's unmarshal errors carry a newline.
+    facts = {key: " ".join(readable(value).split()) for key, value in finding.facts.items()}
+    return replace(finding, detail=readable(finding.detail), facts=facts)
 
 
 grafana_findings.covers = ("datasource", "dashboard")  # type: ignore[attr-defined]

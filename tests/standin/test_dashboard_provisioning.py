@@ -50,12 +50,35 @@ def test_provider_values_are_interpolated(provisioning: Provisioning) -> None:
     assert (provider.folder, provider.path) == ("Ops", "/srv/dash")
 
 
-def test_v0_provider_file_is_a_bare_list(provisioning: Provisioning) -> None:
+def test_v0_provider_file_is_a_bare_list(
+    provisioning: Provisioning, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """types.go configV0: ``editable`` is its own field, ``allowUiUpdates`` and
+    ``folderUid`` are read as in v1; config_reader.go warns that the file is outdated."""
     path = provisioning.provider_file(
-        "p.yaml", [{"name": "old", "org_id": 1, "editable": True, "options": {"path": "/x"}}]
+        "p.yaml",
+        [
+            {"name": "old", "org_id": 1, "editable": True, "options": {"path": "/x"}},
+            {"name": "new", "allowUiUpdates": True, "folderUid": "f", "options": {"path": "/y"}},
+        ],
     )
-    [provider] = read_providers(path, {})
-    assert (provider.name, provider.allow_ui_updates) == ("old", True)
+    old, new = read_providers(path, {})
+    assert (old.name, old.allow_ui_updates) == ("old", False)
+    assert (new.allow_ui_updates, new.folder_uid) == (True, "f")
+    out = capsys.readouterr().out
+    assert 'msg="[Deprecated] the dashboard provisioning config is outdated. please upgrade"' in out
+
+
+def test_a_mapping_without_api_version_is_fatal(provisioning: Provisioning) -> None:
+    """Without apiVersion Grafana unmarshals the file into a list of v0 providers."""
+    provisioning.provider_file("p.yaml", {"providers": [{"name": "p", "options": {"path": "/x"}}]})
+    with pytest.raises(ProvisioningError) as raised:
+        provision_dashboards(provisioning.path, {})
+    assert str(raised.value) == (
+        "Failed to create provisioner: Failed to read dashboards config: could not parse "
+        "provisioning config file: p.yaml error: yaml: unmarshal errors:\n"
+        "  line 1: cannot unmarshal !!map into []*dashboards.configV0"
+    )
 
 
 def test_legacy_options_folder_alias(provisioning: Provisioning) -> None:
@@ -165,7 +188,8 @@ def test_invalid_json_and_empty_title_are_skipped_with_an_error(
     assert [d.uid for d in store.dashboards] == ["good"]
     out = capsys.readouterr().out
     assert out.count('level=error msg="failed to load dashboard from "') == 2
-    assert "dashboard title cannot be empty" in out
+    assert "Dashboard title cannot be empty" in out
+    assert "logger=provisioning.dashboard type=file name=default t=" in out
 
 
 @pytest.mark.parametrize("bad_uid", ["x" * 41, "has space", "slash/uid", "ümlaut"])

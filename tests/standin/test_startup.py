@@ -68,7 +68,11 @@ def test_yaml_error_stops_startup(provisioning: Provisioning) -> None:
     provisioning.provider_file("dashboards.yaml", "apiVersion: 1\nproviders: [\n")
     finished, _ = run_to_exit(provisioning.path)
     assert finished.returncode == 1
-    assert "Dashboard provisioning error" in finished.stderr
+    assert (
+        "Failed to create provisioner: Failed to read dashboards config: could not parse "
+        "provisioning config file: dashboards.yaml error: yaml: line 3: "
+    ) in finished.stderr
+    assert 'level=error msg="Failed to provision dashboard"' in finished.stdout
 
 
 def test_empty_provisioning_still_starts(start_standin, provisioning: Provisioning) -> None:

@@ -128,37 +128,6 @@ def test_two_defaults_are_fatal_as_in_grafana(copies):
     assert "Only one datasource per organization" in finding.text
 
 
-def test_datasource_not_default_in_the_files(copies):
-    prometheus, grafana = copies
-    ds_file = next((grafana / "provisioning/datasources").glob("*.y*ml"))
-    doc = yaml.safe_load(ds_file.read_text())
-    doc["datasources"][0]["isDefault"] = False
-    ds_file.write_text(yaml.safe_dump(doc))
-    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
-    assert (finding.check, finding.cause) == ("datasource", "datasource_not_default")
-
-
-def test_dashboard_json_that_does_not_parse(copies):
-    prometheus, grafana = copies
-    [dashboard] = (grafana / "dashboards").rglob("*.json")
-    dashboard.write_text(dashboard.read_text()[:-20])
-    findings = grafana_findings(compose_mounts(prometheus, grafana))
-    causes = [(f.check, f.cause) for f in findings]
-    assert causes == [("dashboard", "dashboard_file_rejected"), ("dashboard", "dashboard_missing")]
-    assert dashboard.name in findings[0].text
-
-
-def test_dashboard_with_another_uid(copies):
-    prometheus, grafana = copies
-    [dashboard] = (grafana / "dashboards").rglob("*.json")
-    body = json.loads(dashboard.read_text())
-    body["uid"] = "peaktrade-shadow-other"
-    dashboard.write_text(json.dumps(body))
-    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
-    assert finding.cause == "dashboard_missing"
-    assert "peaktrade-shadow-other" in finding.detail
-
-
 def edit_grafana_file(path: Path, change) -> None:
     """A provisioning YAML or a dashboard JSON, changed in place."""
     is_json = path.suffix == ".json"
@@ -167,39 +136,138 @@ def edit_grafana_file(path: Path, change) -> None:
     path.write_text(json.dumps(doc) if is_json else yaml.safe_dump(doc))
 
 
+DATASOURCE_FILE = "provisioning/datasources/datasources.prometheus-local.yaml"
+PROVIDER_FILE = "provisioning/dashboards/dashboards.yaml"
+DASHBOARD_FILE = "dashboards/shadow/peaktrade-shadow-pipeline-mvs.json"
+UID = "peaktrade-shadow-pipeline-mvs"
+
+
+def _datasource(change):
+    return lambda doc: change(doc["datasources"][0])
+
+
+def _provider(change):
+    return lambda doc: change(doc["providers"][0])
+
+
+def _rename_key(old: str, new: str):
+    return lambda entry: entry.update({new: entry.pop(old)})
+
+
+# One row per provisioning rule of reference/grafana-api.md §6-7 that breaks a contract
+# value: the file copy changed, the cause the preflight names, and the words of its
+# sentence (file, key, path and what Grafana then does — never only the symptom).
+PROVISIONING_RULES = [
+    ("isDefault-false", DATASOURCE_FILE, _datasource(lambda e: e.update(isDefault=False)),
+     "datasource", "datasource_default_unset",
+     ["datasources.prometheus-local.yaml: datasource prometheus-local sets no isDefault: true",
+      "Grafana marks no datasource default"]),
+    ("no-apiVersion", DATASOURCE_FILE, lambda doc: doc.pop("apiVersion"),
+     "datasource", "datasource_legacy_schema",
+     ["has no apiVersion: 1", "reads it as the legacy schema",
+      '"[Deprecated] the datasource provisioning config is outdated"',
+      "ignores isDefault, jsonData, uid", "is not default and has uid P7FB27DE22E85A0C7"]),
+    ("key-typo", DATASOURCE_FILE, _datasource(_rename_key("isDefault", "is_default")),
+     "datasource", "datasource_key_ignored",
+     ["key is_default is not a Grafana datasource key", "no datasource is default"]),
+    ("no-uid", DATASOURCE_FILE, _datasource(lambda e: e.pop("uid")),
+     "datasource", "datasource_uid_derived",
+     ["has no uid, so Grafana derives uid P7FB27DE22E85A0C7",
+      "not peaktrade-prometheus-local"]),
+    ("env-unset", DATASOURCE_FILE,
+     _datasource(lambda e: e.update(url="http://${PROM_HOST}:9092")),
+     "datasource", "datasource_env_unset",
+     ["url uses $PROM_HOST, unset in the grafana service's environment",
+      'expands it to "http://:9092"']),
+    ("url", DATASOURCE_FILE,
+     _datasource(lambda e: e.update(url="http://host.docker.internal:9093")),
+     "datasource", "datasource_file_value",
+     ["has url http://host.docker.internal:9093",
+      "the contract says http://host.docker.internal:9092"]),
+    ("provider-path", PROVIDER_FILE,
+     _provider(lambda p: p["options"].update(path="/etc/grafana/nothing")),
+     "dashboard", "dashboard_provider_path_missing",
+     ["provider peaktrade-shadow-mvs in compose/grafana/provisioning/dashboards/dashboards.yaml",
+      "reads options.path /etc/grafana/nothing, which is not there",
+      'Grafana logs "Failed to provision config"']),
+    ("other-uid", DASHBOARD_FILE, lambda doc: doc.update(uid="peaktrade-shadow-other"),
+     "dashboard", "dashboard_uid_not_in_files",
+     [f"no dashboard file under /etc/grafana/dashboards (provider peaktrade-shadow-mvs) has "
+      f"uid {UID}", "Grafana provisions uids peaktrade-shadow-other"]),
+    ("uid-too-long", DASHBOARD_FILE, lambda doc: doc.update(uid=UID + "-" + "x" * 20),
+     "dashboard", "dashboard_file_rejected",
+     ['(logs "failed to save dashboard"): uid too long, max 40 characters']),
+    ("empty-title", DASHBOARD_FILE, lambda doc: doc.update(title=""),
+     "dashboard", "dashboard_file_rejected",
+     ['(logs "failed to load dashboard from"): Dashboard title cannot be empty']),
+    ("folder-general", PROVIDER_FILE, _provider(lambda p: p.update(folder="")),
+     "dashboard", "dashboard_folder_wrong",
+     [f"puts dashboard {UID} into folder General (folder is empty, which is General)",
+      "the contract says Peak_Trade"]),
+    ("folders-from-files", PROVIDER_FILE,
+     _provider(lambda p: p.update(folder="", folderUid="")
+               or p["options"].update(foldersFromFilesStructure=True)),
+     "dashboard", "dashboard_folder_wrong",
+     ["into folder shadow (foldersFromFilesStructure: true names folders after directories)"]),
+    ("ui-updates", PROVIDER_FILE, _provider(lambda p: p.update(allowUiUpdates=True)),
+     "dashboard", "dashboard_ui_updates",
+     [f"sets allowUiUpdates: true, so Grafana serves dashboard {UID} with "
+      "meta.provisioned false"]),
+    ("title", DASHBOARD_FILE, lambda doc: doc.update(title="Shadow"),
+     "dashboard", "dashboard_title_wrong",
+     [f'/etc/grafana/dashboards/shadow/peaktrade-shadow-pipeline-mvs.json titles dashboard {UID} '
+      '"Shadow"']),
+    ("provider-v0", PROVIDER_FILE, lambda doc: doc.pop("apiVersion"),
+     "grafana", "grafana_provisioning_rejected",
+     ["Failed to create provisioner: Failed to read dashboards config: could not parse "
+      "provisioning config file: dashboards.yaml error: yaml: unmarshal errors: "
+      "line 1: cannot unmarshal !!map into []*dashboards.configV0"]),
+    ("provider-type", PROVIDER_FILE, _provider(lambda p: p.update(type="sql")),
+     "grafana", "grafana_provisioning_rejected",
+     ["Failed to initialize file readers: type sql is not supported"]),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    ("file", "change", "words"),
-    [
-        (
-            "provisioning/dashboards/dashboards.yaml",
-            lambda doc: doc["providers"][0].update(folder="General"),
-            "folder 'General'",
-        ),
-        (
-            "provisioning/dashboards/dashboards.yaml",
-            lambda doc: doc["providers"][0].update(allowUiUpdates=True),
-            "allowUiUpdates: true",
-        ),
-        (
-            "dashboards/shadow/peaktrade-shadow-pipeline-mvs.json",
-            lambda doc: doc.update(title="Shadow"),
-            "dashboard title 'Shadow'",
-        ),
-    ],
-    ids=["folder", "ui-updates", "title"],
+    ("file", "change", "check", "cause", "words"),
+    [row[1:] for row in PROVISIONING_RULES],
+    ids=[row[0] for row in PROVISIONING_RULES],
 )
-def test_dashboard_provisioned_not_as_the_contract_says(copies, file, change, words):
-    """What the dashboard check finds in Grafana (folder, title, meta.provisioned), read
-    from the files: one finding, one sentence, the difference in its detail."""
+def test_grafana_provisioning_rule_is_named_with_its_reason(
+    copies, file, change, check, cause, words
+):
+    """Each rule's finding comes first on its check (it becomes the FAIL line's cause)
+    and says file, key and what Grafana then does, in the files' repo-relative words."""
     prometheus, grafana = copies
     edit_grafana_file(grafana / file, change)
-    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
-    assert (finding.check, finding.cause) == ("dashboard", "dashboard_misplaced")
-    assert (
-        finding.text
-        == "dashboard uid peaktrade-shadow-pipeline-mvs is provisioned, but not as the contract says"
+    findings = grafana_findings(compose_mounts(prometheus, grafana))
+    first = findings[0]
+    assert (first.check, first.cause) == (check, cause), [f.text for f in findings]
+    for word in words:
+        assert word in first.text.replace(str(grafana.parent) + "/", "compose/"), first.text
+
+
+def test_a_rejected_file_holding_the_uid_comes_before_the_symptom(copies):
+    prometheus, grafana = copies
+    [dashboard] = (grafana / "dashboards").rglob("*.json")
+    dashboard.write_text(dashboard.read_text()[:-20])
+    findings = grafana_findings(compose_mounts(prometheus, grafana))
+    causes = [(f.check, f.cause) for f in findings]
+    assert causes == [
+        ("dashboard", "dashboard_file_rejected"),
+        ("dashboard", "dashboard_uid_not_in_files"),
+    ]
+    assert findings[0].text.endswith(
+        'peaktrade-shadow-pipeline-mvs.json (logs "failed to load dashboard from"): unexpected EOF'
     )
-    assert words in finding.detail
+
+
+def test_a_rejected_file_without_the_uid_is_only_a_warning(copies):
+    prometheus, grafana = copies
+    (grafana / "dashboards" / "other.json").write_text("{")
+    [finding] = grafana_findings(compose_mounts(prometheus, grafana))
+    assert (finding.check, finding.cause) == (None, "dashboard_file_rejected")
+    assert "other.json" in finding.text
 
 
 def test_a_finding_is_the_cause_of_its_failing_check():

@@ -3,7 +3,6 @@ found by walking each provider's ``options.path``."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -12,19 +11,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shadow_mvs.evidence.grafana_rules.errors import ProvisioningError
+from shadow_mvs.evidence.grafana_rules.errors import DASHBOARDS_FAILED, ProvisioningError
+from shadow_mvs.evidence.grafana_rules.gojson import go_json_error
 from shadow_mvs.evidence.grafana_rules.interpolation import InterpolationError, interpolate_values
 from shadow_mvs.evidence.grafana_rules.logfmt import log
 from shadow_mvs.evidence.grafana_rules.slug import generate_short_uid, slugify, uid_problem
 from shadow_mvs.evidence.grafana_rules.yamlfiles import (
+    YamlError,
     as_str,
     load_yaml,
     parse_bool,
     parse_int,
     provisioning_files,
+    unmarshal_error,
 )
 
 LOGGER = "provisioning.dashboard"
+TITLE_EMPTY = "Dashboard title cannot be empty"  # dashboards/errors.go ErrDashboardTitleEmpty
 MAIN_ORG_ID = 1
 DEFAULT_UPDATE_INTERVAL_S = 10
 MIN_REFRESH_S = 5.0  # [dashboards] min_refresh_interval
@@ -46,6 +49,16 @@ class Provider:
     allow_ui_updates: bool
     path: str
     folders_from_files_structure: bool
+    file: str = ""  # the provider file it comes from
+
+
+@dataclass(frozen=True)
+class MissingPath:
+    """A provider whose ``options.path`` does not exist: Grafana logs "Failed to provision
+    config" and provisions nothing from it (dashboard.go ``Provision``)."""
+
+    provider: Provider
+    error: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,8 @@ class Dashboard:
 class DashboardStore:
     folders: list[Folder] = field(default_factory=list)
     dashboards: list[Dashboard] = field(default_factory=list)
+    providers: list[Provider] = field(default_factory=list)
+    missing_paths: list[MissingPath] = field(default_factory=list)
 
     def dashboard(self, uid: str) -> Dashboard | None:
         return next((d for d in self.dashboards if d.uid == uid), None)
@@ -155,75 +170,108 @@ def dashboard_response(dashboard: Dashboard, is_admin: bool, is_anonymous: bool)
     return {"dashboard": dashboard.model, "meta": meta}
 
 
+def _create_provisioner_error(message: str, path: Path) -> ProvisioningError:
+    """Provider-file errors fail the provisioning service's construction (provisioning.go
+    ``setDashboardProvisioner``), wrapped as dashboard.go ``New`` wraps them."""
+    return ProvisioningError(f"Failed to create provisioner: {message}", path, DASHBOARDS_FAILED)
+
+
+def _config_error(message: str, path: Path) -> ProvisioningError:
+    return _create_provisioner_error(f"Failed to read dashboards config: {message}", path)
+
+
+def _parse_error(message: str, path: Path) -> ProvisioningError:
+    """config_reader.go ``readConfig``: the file's base name and the parse error."""
+    return _config_error(
+        f"could not parse provisioning config file: {path.name} error: {message}", path
+    )
+
+
+def _reader_error(message: str, path: Path) -> ProvisioningError:
+    return _create_provisioner_error(f"Failed to initialize file readers: {message}", path)
+
+
 def _provider(raw: Any, v1: bool, path: Path) -> Provider:
+    """types.go ``configs`` (v1) / ``configV0``: both schemas carry ``folderUid``,
+    ``allowUiUpdates`` and ``disableDeletion``; v0 differs only in ``org_id``."""
     if not isinstance(raw, dict):
-        raise ProvisioningError(f"Dashboard provisioning error: invalid provider entry in {path}")
+        raise _parse_error(unmarshal_error(path, raw, "dashboards.configs"), path)
     options: dict[str, Any] = raw["options"] if isinstance(raw.get("options"), dict) else {}
-    dash_path = options.get("path", options.get("folder"))
     name = as_str(raw.get("name"))
-    if not isinstance(dash_path, str):
-        raise ProvisioningError(
-            f"Dashboard provisioning error: failed to load dashboards, path param is not a string "
-            f"(provider {name!r} in {path})"
-        )
     return Provider(
         name=name,
         org_id=parse_int(raw.get("orgId" if v1 else "org_id"), "orgId") or MAIN_ORG_ID,
         folder=as_str(raw.get("folder")),
-        folder_uid=as_str(raw.get("folderUid")) if v1 else "",
+        folder_uid=as_str(raw.get("folderUid")),
         type=as_str(raw.get("type")) or "file",
         disable_deletion=parse_bool(raw.get("disableDeletion"), "disableDeletion"),
         update_interval_s=parse_int(raw.get("updateIntervalSeconds"), "updateIntervalSeconds")
         or DEFAULT_UPDATE_INTERVAL_S,
-        allow_ui_updates=parse_bool(
-            raw.get("allowUiUpdates" if v1 else "editable"), "allowUiUpdates"
-        ),
-        path=dash_path,
-        folders_from_files_structure=parse_bool(
-            options.get("foldersFromFilesStructure"), "foldersFromFilesStructure"
-        ),
+        allow_ui_updates=parse_bool(raw.get("allowUiUpdates"), "allowUiUpdates"),
+        path=options.get("path", options.get("folder")),  # type: ignore[arg-type]  # checked below
+        folders_from_files_structure=options.get("foldersFromFilesStructure") is True,
+        file=str(path),
     )
 
 
 def read_providers(path: Path, env: Mapping[str, str]) -> list[Provider]:
-    """One provider file; v1 (``apiVersion: 1``, ``providers:``) or v0 (a bare list)."""
-    doc = load_yaml(path, "Dashboard")
+    """One provider file as config_reader.go ``parseConfigs`` reads it: v1 (``apiVersion``
+    >= 1, ``providers:``) or v0 (a bare list); then the checks ``readConfig``,
+    ``getFileReaders`` and ``NewDashboardFileReader`` make, with their error texts."""
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        raise _parse_error(str(exc), path) from exc
     if doc is None:
         return []
-    v1 = isinstance(doc, dict) and parse_int(doc.get("apiVersion"), "apiVersion") >= 1
-    if v1:
-        try:
+    try:
+        v1 = isinstance(doc, dict) and parse_int(doc.get("apiVersion"), "apiVersion") >= 1
+        if v1:
             doc = interpolate_values(doc, env)
-        except InterpolationError as exc:
-            raise ProvisioningError(f"Dashboard provisioning error: {exc}") from exc
-        entries = doc.get("providers") or []
-    elif isinstance(doc, list):
-        entries = doc
-    else:
-        raise ProvisioningError(
-            f"Dashboard provisioning error: {path}: without apiVersion 1 the file must be a list"
-        )
-    providers = [_provider(raw, v1, path) for raw in entries]
-    names = [p.name for p in providers]
+            entries = doc.get("providers") or []
+        elif isinstance(doc, list):
+            log(
+                LOGGER,
+                "warn",
+                "[Deprecated] the dashboard provisioning config is outdated. please upgrade",
+                filename=path.absolute(),
+            )
+            entries = doc
+        else:
+            raise _parse_error(unmarshal_error(path, doc, "[]*dashboards.configV0"), path)
+        providers = [_provider(raw, v1, path) for raw in entries]
+    except InterpolationError as exc:
+        raise _parse_error(str(exc), path) from exc
+    except ProvisioningError as exc:
+        if exc.logged:
+            raise
+        raise _parse_error(str(exc), path) from exc
+    seen: set[str] = set()
     for provider in providers:
-        if names.count(provider.name) > 1:
-            raise ProvisioningError(
-                f"Dashboard provisioning error: dashboard name {provider.name!r} "
-                f"is not unique in {path}"
-            )
-        if provider.type != "file":
-            raise ProvisioningError(
-                f"Dashboard provisioning error: type {provider.type!r} is not supported "
-                f"(provider {provider.name!r})"
-            )
+        if provider.name in seen:
+            raise _parse_error(f'dashboard name "{provider.name}" is not unique', path)
+        seen.add(provider.name)
+    for provider in providers:
         if provider.org_id != MAIN_ORG_ID:
-            raise ProvisioningError(
-                f"Dashboard provisioning error: organization not found (orgId {provider.org_id})"
+            raise _config_error(
+                f'failed to provision dashboards with "{provider.name}" reader: '
+                "organization not found",
+                path,
+            )
+    for provider in providers:
+        if provider.type != "file":
+            raise _reader_error(f"type {provider.type} is not supported", path)
+        if not isinstance(provider.path, str):
+            raise _reader_error(
+                f"failed to create file reader for config {provider.name}: "
+                "failed to load dashboards, path param is not a string",
+                path,
             )
         if provider.folders_from_files_structure and provider.folder and provider.folder_uid:
-            raise ProvisioningError(
-                "Dashboard provisioning error: Cannot set both folder and folderUid "
-                f"when using foldersFromFilesStructure (provider {provider.name!r})"
+            raise _reader_error(
+                f"failed to create file reader for config {provider.name}: 'folder' and "
+                "'folderUID' should be empty using 'foldersFromFilesStructure' option",
+                path,
             )
     return providers
 
@@ -262,30 +310,28 @@ class _Builder:
         return folder
 
     def load(self, provider: Provider, root: Path, file: Path) -> None:
-        try:
-            model = json.loads(file.read_text())
-        except (OSError, ValueError) as exc:
-            log(LOGGER, "error", "failed to load dashboard from ", file=file, error=exc)
+        """file_reader.go ``saveDashboard``: a file that does not parse or has no title is
+        logged "failed to load dashboard from " and skipped; a uid the dashboard service
+        refuses is logged "failed to save dashboard". Both lines carry the reader's
+        logger context (``type``, ``name``)."""
+        reader = {"type": provider.type, "name": provider.name}
+        text = file.read_text()
+        model, error = go_json_error(text)
+        if error is None and not (isinstance(model, dict) and model.get("title")):
+            error = TITLE_EMPTY
+        if error is not None or not isinstance(model, dict):
+            log(LOGGER, "error", "failed to load dashboard from ", reader, file=file, error=error)
             return
-        title = model.get("title") if isinstance(model, dict) else None
-        if not isinstance(title, str) or not title:
-            log(
-                LOGGER,
-                "error",
-                "failed to load dashboard from ",
-                file=file,
-                error="dashboard title cannot be empty",
-            )
-            return
+        title = str(model["title"])
         uid = model.get("uid") if isinstance(model.get("uid"), str) else ""
         if uid:
             problem = uid_problem(uid)
             if problem:
-                log(LOGGER, "error", "failed to save dashboard", file=file, uid=uid, error=problem)
+                log(LOGGER, "error", "failed to save dashboard", reader, file=file, error=problem)
                 return
             if uid in self.seen_uids:
                 # Grafana's last writer wins nondeterministically; here the first file in
-                # provider order, then sorted path order, is kept.
+                # provider order, then sorted path order, is kept (validator.go logs it).
                 log(
                     LOGGER,
                     "error",
@@ -353,16 +399,20 @@ def provision_dashboards(
     ]
     log(LOGGER, "info", "starting to provision dashboards")
     builder = _Builder()
+    builder.store.providers = providers
     for provider in providers:
         root = resolve(provider.path) if resolve else Path(provider.path)
         if not root.is_dir():
+            # dashboard.go Provision: a missing path is a warning, not fatal ("the folder
+            # can appear after the startup"). Grafana ends that provisioning pass there and
+            # each provider's own poll (updateIntervalSeconds) walks the rest later; the
+            # stand-in, which does not poll, walks the remaining providers at once.
             missing = f"stat {provider.path}: no such file or directory"
             log(LOGGER, "warn", "Failed to provision config", name=provider.name, error=missing)
+            builder.store.missing_paths.append(MissingPath(provider, missing))
             continue
         root = root.resolve()
         for file in _walk_json(root):
             builder.load(provider, root, file)
-    log(
-        LOGGER, "info", "finished to provision dashboards", dashboards=len(builder.store.dashboards)
-    )
+    log(LOGGER, "info", "finished to provision dashboards")
     return builder.store

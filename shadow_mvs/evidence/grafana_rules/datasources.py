@@ -8,18 +8,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shadow_mvs.evidence.grafana_rules.errors import ProvisioningError
-from shadow_mvs.evidence.grafana_rules.interpolation import InterpolationError, interpolate_values
+from shadow_mvs.evidence.grafana_rules.errors import DATASOURCES_FAILED, ProvisioningError
+from shadow_mvs.evidence.grafana_rules.interpolation import (
+    InterpolationError,
+    interpolate_values,
+    unset_names,
+)
 from shadow_mvs.evidence.grafana_rules.logfmt import log
 from shadow_mvs.evidence.grafana_rules.yamlfiles import (
+    YamlError,
     as_str,
     load_yaml,
     parse_bool,
     parse_int,
     provisioning_files,
+    unmarshal_error,
 )
 
 LOGGER = "provisioning.datasources"
+DATASOURCE_ERROR = "Datasource provisioning error"  # provisioning.go ProvisionDatasources
 MAIN_ORG_ID = 1  # the only org a fresh Grafana has
 TOO_MANY_DEFAULTS = (
     "datasource.yaml config is invalid. "
@@ -46,6 +53,31 @@ def uid_from_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a provisioned datasource came from, and what Grafana did without a word."""
+
+    file: str = ""
+    api_version: int = 1
+    ignored_keys: tuple[str, ...] = ()  # keys the file's schema has no field for
+    unset_variables: tuple[tuple[str, str], ...] = ()  # (key, $VARIABLE unset -> "")
+    uid_derived: bool = False  # no uid in the file: "P" + sha256(name)
+
+
+# The fields of Grafana's upsertDataSourceFromConfigV1 / V0 (types.go): go-yaml ignores
+# every other key of an entry, so a typo or a v1 key in a v0 file is silently lost.
+V1_KEYS = frozenset({
+    "orgId", "version", "name", "type", "access", "url", "password", "user", "database",
+    "basicAuth", "basicAuthUser", "basicAuthPassword", "withCredentials", "isDefault",
+    "jsonData", "secureJsonData", "editable", "uid", "correlations", "apiVersion",
+})  # fmt: skip
+V0_KEYS = frozenset({
+    "org_id", "version", "name", "type", "access", "url", "password", "user", "database",
+    "basic_auth", "basic_auth_user", "basic_auth_password", "with_credentials", "is_default",
+    "json_data", "secure_json_data", "editable",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Datasource:
     id: int
     uid: str
@@ -64,6 +96,7 @@ class Datasource:
     secure_json_data: dict[str, str]
     editable: bool
     version: int = 1
+    source: Source = field(default_factory=Source)
 
     @property
     def type_name(self) -> str:
@@ -120,6 +153,7 @@ class Datasource:
 @dataclass
 class _FileConfig:
     path: Path
+    api_version: int = 1
     datasources: list[dict[str, Any]] = field(default_factory=list)
     deletes: list[tuple[str, int]] = field(default_factory=list)
 
@@ -138,9 +172,7 @@ _V0_KEYS = {
 
 def _entry(raw: Any, v1: bool, path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ProvisioningError(
-            f"Datasource provisioning error: invalid datasource entry in {path}"
-        )
+        raise _fatal(f"invalid datasource entry in {path.name}", path)
 
     def get(key: str) -> Any:
         return raw.get(key if v1 else _V0_KEYS.get(key, key))
@@ -169,34 +201,71 @@ def _entry(raw: Any, v1: bool, path: Path) -> dict[str, Any]:
     }
 
 
+def _fatal(message: str, path: Path | None = None) -> ProvisioningError:
+    """Grafana wraps every datasource error once and logs it under one msg (provisioning.go)."""
+    return ProvisioningError(f"{DATASOURCE_ERROR}: {message}", path, DATASOURCES_FAILED)
+
+
 def _read_file(path: Path, env: Mapping[str, str]) -> _FileConfig:
-    doc = load_yaml(path, "Datasource")
+    """One file as ``configReader.parseDatasourceConfig`` reads it (apiVersion first, then
+    the v1 or the legacy v0 schema; go-yaml ignores keys its schema has no field for)."""
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        raise _fatal(str(exc), path) from exc
     if doc is None:
         return _FileConfig(path)
     if not isinstance(doc, dict):
-        raise ProvisioningError(f"Datasource provisioning error: {path} is not a YAML mapping")
-    api_version = parse_int(doc.get("apiVersion"), "apiVersion")
-    v1 = api_version >= 1
-    if v1:
-        try:
+        raise _fatal(unmarshal_error(path, doc, "datasources.configVersion"), path)
+    try:
+        api_version = parse_int(doc.get("apiVersion"), "apiVersion")
+        v1 = api_version >= 1
+        raw_entries = [r for r in doc.get("datasources") or [] if r is not None]
+        if v1:
             doc = interpolate_values(doc, env)
-        except InterpolationError as exc:
-            raise ProvisioningError(f"Datasource provisioning error: {exc}") from exc
-    else:
-        log(
-            LOGGER,
-            "warn",
-            "[Deprecated] the datasource provisioning config is outdated. please upgrade",
-            filename=path,
-        )
-    config = _FileConfig(path)
-    for raw in doc.get("datasources") or []:
-        config.datasources.append(_entry(raw, v1, path))
-    for raw in doc.get("deleteDatasources" if v1 else "delete_datasources") or []:
-        if isinstance(raw, dict):
-            org = parse_int(raw.get("orgId" if v1 else "org_id"), "orgId") or MAIN_ORG_ID
-            config.deletes.append((as_str(raw.get("name")), org))
+        else:
+            log(
+                LOGGER,
+                "warn",
+                "[Deprecated] the datasource provisioning config is outdated. please upgrade",
+                filename=path.absolute(),
+            )
+        config = _FileConfig(path, api_version=api_version)
+        for raw, interpolated in zip(
+            raw_entries, [r for r in doc.get("datasources") or [] if r is not None], strict=True
+        ):
+            entry = _entry(interpolated, v1, path)
+            entry["source"] = _source(raw, v1, path, env)
+            config.datasources.append(entry)
+        for raw in doc.get("deleteDatasources" if v1 else "delete_datasources") or []:
+            if isinstance(raw, dict):
+                org = parse_int(raw.get("orgId" if v1 else "org_id"), "orgId") or MAIN_ORG_ID
+                config.deletes.append((as_str(raw.get("name")), org))
+    except InterpolationError as exc:
+        raise _fatal(str(exc), path) from exc
+    except ProvisioningError as exc:
+        if exc.logged:
+            raise
+        raise _fatal(str(exc), path) from exc
     return config
+
+
+def _source(raw: Any, v1: bool, path: Path, env: Mapping[str, str]) -> Source:
+    """What Grafana silently did with an entry's raw keys (for the preflight's reasons)."""
+    keys = list(raw) if isinstance(raw, dict) else []
+    known = V1_KEYS if v1 else V0_KEYS
+    unset: list[tuple[str, str]] = []
+    if v1 and isinstance(raw, dict):
+        for key, value in raw.items():
+            if isinstance(value, str):
+                unset += [(key, name) for name in unset_names(value, env)]
+    return Source(
+        file=str(path),
+        api_version=1 if v1 else 0,
+        ignored_keys=tuple(k for k in keys if k not in known),
+        unset_variables=tuple(unset),
+        uid_derived=not (v1 and isinstance(raw, dict) and raw.get("uid")),
+    )
 
 
 def _validate(configs: list[_FileConfig]) -> None:
@@ -206,16 +275,14 @@ def _validate(configs: list[_FileConfig]) -> None:
             if entry["isDefault"]:
                 defaults[entry["orgId"]] = defaults.get(entry["orgId"], 0) + 1
                 if defaults[entry["orgId"]] > 1:
-                    raise ProvisioningError(f"Datasource provisioning error: {TOO_MANY_DEFAULTS}")
+                    raise _fatal(TOO_MANY_DEFAULTS, config.path)
             if entry["orgId"] != MAIN_ORG_ID:
-                raise ProvisioningError(
-                    f'Datasource provisioning error: failed to provision "{entry["name"]}" '
-                    f"data source: organization not found (orgId {entry['orgId']})"
+                raise _fatal(
+                    f'failed to provision "{entry["name"]}" data source: organization not found',
+                    config.path,
                 )
             if not entry["name"]:
-                raise ProvisioningError(
-                    f"Datasource provisioning error: a datasource in {config.path} has no name"
-                )
+                raise _fatal(f"a datasource in {config.path.name} has no name", config.path)
 
 
 def _access(entry: dict[str, Any]) -> str:
@@ -243,9 +310,10 @@ def provision_datasources(provisioning_dir: Path, env: Mapping[str, str]) -> lis
             uid = entry["uid"] or uid_from_name(entry["name"])
             clash = next((d for k, d in table.items() if d.uid == uid and k != key), None)
             if clash is not None:
-                raise ProvisioningError(
-                    f'Datasource provisioning error: failed to provision "{entry["name"]}": '
-                    f'data source with the same uid already exists ("{clash.name}")'
+                raise _fatal(
+                    f'failed to provision "{entry["name"]}": data source with the same uid '
+                    f'already exists ("{clash.name}")',
+                    config.path,
                 )
             existing = table.get(key)
             datasource = Datasource(
@@ -265,6 +333,7 @@ def provision_datasources(provisioning_dir: Path, env: Mapping[str, str]) -> lis
                 json_data=entry["jsonData"],
                 secure_json_data=entry["secureJsonData"],
                 editable=entry["editable"],
+                source=entry["source"],
             )
             if existing is None:
                 next_id += 1

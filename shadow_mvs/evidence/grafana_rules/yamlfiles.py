@@ -30,13 +30,31 @@ def provisioning_files(directory: Path, logger: str) -> list[Path]:
     return [p for p in entries if p.is_file() and p.suffix in (".yaml", ".yml")]
 
 
-def load_yaml(path: Path, what: str) -> Any:
+class YamlError(Exception):
+    """A file that does not read or parse; ``str()`` in go-yaml's shape."""
+
+
+def load_yaml(path: Path) -> Any:
+    """The parsed file, or YamlError. go-yaml (a libyaml port) says ``yaml: line N: <problem>``;
+    PyYAML's problem words can differ from libyaml's, the line is the same."""
     try:
         return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ProvisioningError(
-            f"{what} provisioning error: could not parse {path}: {exc}"
-        ) from exc
+    except OSError as exc:
+        raise YamlError(f"open {path}: {exc.strerror.lower() if exc.strerror else exc}") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"line {mark.line + 1}: " if mark else ""
+        raise YamlError(f"yaml: {line}{exc.problem or exc.context}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlError(f"yaml: {exc}") from exc
+
+
+def unmarshal_error(path: Path, doc: Any, go_type: str) -> str:
+    """go-yaml's text for a document whose top node does not fit the Go type."""
+    node = yaml.compose(path.read_text())
+    line = node.start_mark.line + 1 if node is not None else 1
+    tag = "!!map" if isinstance(doc, dict) else "!!seq" if isinstance(doc, list) else "!!str"
+    return f"yaml: unmarshal errors:\n  line {line}: cannot unmarshal {tag} into {go_type}"
 
 
 def parse_bool(value: Any, field: str, default: bool = False) -> bool:
@@ -50,22 +68,20 @@ def parse_bool(value: Any, field: str, default: bool = False) -> bool:
         return True
     if text in GO_FALSE:
         return False
-    raise ProvisioningError(f'strconv.ParseBool: parsing "{text}": invalid syntax (field {field})')
+    raise ProvisioningError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
 
 
 def parse_int(value: Any, field: str, default: int = 0) -> int:
     if value is None:
         return default
     if isinstance(value, bool):
-        raise ProvisioningError(f"cannot use bool as int (field {field})")
+        raise ProvisioningError("cannot unmarshal !!bool into int64")
     if isinstance(value, int):
         return value
     try:
         return int(str(value))
     except ValueError as exc:
-        raise ProvisioningError(
-            f'strconv.ParseInt: parsing "{value}": invalid syntax (field {field})'
-        ) from exc
+        raise ProvisioningError(f'strconv.ParseInt: parsing "{value}": invalid syntax') from exc
 
 
 def as_str(value: Any) -> str:
