@@ -51,7 +51,8 @@ def grafana_findings(mounts: Mounts, contract: Contract | None = None) -> list[F
 
         with captured() as lines:
             try:
-                provisioned = provision_datasources(provisioning, env)
+                deleted: dict[str, str] = {}
+                provisioned = provision_datasources(provisioning, env, deleted)
                 store = provision_dashboards(provisioning, env, resolve)
             except ProvisioningError as exc:
                 file = exc.file or str(sources["datasources"] or "")
@@ -65,7 +66,7 @@ def grafana_findings(mounts: Mounts, contract: Contract | None = None) -> list[F
                 return [_readable(fatal, readable)]
         rejected = [line for line in lines if "level=error" in line]
         findings = [
-            *datasources.contract_findings(provisioned, contract),
+            *datasources.contract_findings(provisioned, contract, deleted=deleted),
             *dashboard_provisioning.contract_findings(store, rejected, contract),
         ]
         return [_readable(finding, readable) for finding in findings]

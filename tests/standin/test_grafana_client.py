@@ -124,3 +124,36 @@ def test_service_account_token_sees_itself(start_standin, tmp_path) -> None:
         grafana.organization.get_current_organization_users()
     assert raised.value.status_code == 403
     assert "org.users:read" in raised.value.response["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "keys"),
+    [
+        ("/api/user", ["id", "uid", "email", "name", "login", "theme", "orgId",
+                       "isGrafanaAdmin", "isDisabled", "isExternal", "isExternallySynced",
+                       "isGrafanaAdminExternallySynced", "authLabels", "updatedAt",
+                       "createdAt", "avatarUrl", "isProvisioned"]),
+        ("/api/org", ["id", "name", "address"]),
+        (f"/api/folders/{FOLDER_UID}", ["id", "uid", "orgId", "title", "url", "hasAcl",
+                                        "canSave", "canEdit", "canAdmin", "canDelete",
+                                        "createdBy", "created", "updatedBy", "updated",
+                                        "version"]),
+    ],
+    ids=["user", "org", "folder"],
+)  # fmt: skip
+def test_bodies_keep_grafanas_key_order(standin: Standin, path: str, keys: list[str]) -> None:
+    """Key order of UserProfileDTO, OrgDetailsDTO and dtos.Folder (Go marshals in field
+    order): scripts that diff a real Grafana's answer against the stand-in's see no churn."""
+    response = standin.get(path)
+    assert response.status_code == 200
+    assert list(response.json()) == keys
+
+
+def test_frontend_settings_build_info(standin: Standin) -> None:
+    build = standin.get("/api/frontend/settings").json()["buildInfo"]
+    assert list(build) == [
+        "hideVersion", "version", "versionString", "commit", "commitShort", "buildstamp",
+        "edition", "latestVersion", "hasUpdate", "env",
+    ]  # fmt: skip
+    assert build["version"].endswith("-standin")  # says what answered, like /api/health
+    assert standin.get("/api/frontend/settings", auth=None).status_code == 401

@@ -184,6 +184,11 @@ PROVISIONING_RULES = [
      "datasource", "datasource_file_value",
      ["has url http://host.docker.internal:9093",
       "the contract says http://host.docker.internal:9092"]),
+    ("deleted-by-a-later-file", "provisioning/datasources/zz-cleanup.yaml",
+     lambda doc: doc.update(deleteDatasources=[{"name": "prometheus-local", "orgId": 1}]),
+     "datasource", "datasource_deleted",
+     ["zz-cleanup.yaml lists datasource prometheus-local under deleteDatasources",
+      '"deleted datasource based on configuration"']),
     ("provider-path", PROVIDER_FILE,
      _provider(lambda p: p["options"].update(path="/etc/grafana/nothing")),
      "dashboard", "dashboard_provider_path_missing",
@@ -239,6 +244,8 @@ def test_grafana_provisioning_rule_is_named_with_its_reason(
     """Each rule's finding comes first on its check (it becomes the FAIL line's cause)
     and says file, key and what Grafana then does, in the files' repo-relative words."""
     prometheus, grafana = copies
+    if not (grafana / file).exists():  # a new file beside the repo's
+        (grafana / file).write_text(yaml.safe_dump({"apiVersion": 1}))
     edit_grafana_file(grafana / file, change)
     findings = grafana_findings(compose_mounts(prometheus, grafana))
     first = findings[0]

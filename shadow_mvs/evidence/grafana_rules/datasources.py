@@ -293,8 +293,13 @@ def _access(entry: dict[str, Any]) -> str:
     return access
 
 
-def provision_datasources(provisioning_dir: Path, env: Mapping[str, str]) -> list[Datasource]:
-    """All files are validated first, then applied in file order: deletes, then upserts."""
+def provision_datasources(
+    provisioning_dir: Path,
+    env: Mapping[str, str],
+    deleted: dict[str, str] | None = None,
+) -> list[Datasource]:
+    """All files are validated first, then applied in file order: deletes, then upserts.
+    ``deleted`` (if given) collects name -> the file whose deleteDatasources removed it."""
     configs = [
         _read_file(p, env) for p in provisioning_files(provisioning_dir / "datasources", LOGGER)
     ]
@@ -305,6 +310,8 @@ def provision_datasources(provisioning_dir: Path, env: Mapping[str, str]) -> lis
         for name, org in config.deletes:
             if table.pop((org, name), None) is not None:
                 log(LOGGER, "info", "deleted datasource based on configuration", name=name)
+                if deleted is not None:
+                    deleted[name] = str(config.path)
         for entry in config.datasources:
             key = (entry["orgId"], entry["name"])
             uid = entry["uid"] or uid_from_name(entry["name"])

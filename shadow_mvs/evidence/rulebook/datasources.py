@@ -3,7 +3,7 @@ contract's; and the repo's way of writing the datasource file."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shadow_mvs.core.causes import Finding
@@ -12,7 +12,10 @@ from shadow_mvs.evidence.grafana_rules.datasources import Datasource
 
 
 def contract_findings(
-    datasources: Sequence[Datasource], contract: Contract, url: str | None = None
+    datasources: Sequence[Datasource],
+    contract: Contract,
+    url: str | None = None,
+    deleted: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """The provisioned default has the contract's name, uid, type and URL (``url`` instead
     for a stack that means another one, the mini-stack): what the datasource check finds
@@ -24,7 +27,7 @@ def contract_findings(
     want = {**contract.datasource, "url": url or contract.datasource["url"]}
     default = next((d for d in datasources if d.is_default), None)
     if default is None:
-        return [_no_default_reason(datasources, want["name"])]
+        return [_no_default_reason(datasources, want["name"], deleted or {})]
     mini_stack = want["mini_stack_url"]
     if default.url.rstrip("/") == mini_stack and want["url"] != mini_stack:
         return [Finding("datasource", f"provisioned url {default.url}", cause="mini_stack_url")]
@@ -42,13 +45,18 @@ def _facts(datasource: Datasource, **more: object) -> dict[str, str]:
     }
 
 
-def _no_default_reason(datasources: Sequence[Datasource], name: str) -> Finding:
+def _no_default_reason(
+    datasources: Sequence[Datasource], name: str, deleted: Mapping[str, str]
+) -> Finding:
     """Why Grafana marks no datasource default: the contract's datasource is not in the
     files, its file is read as the legacy schema, its key is misspelt or comes from an
     unset variable, or it simply says no ``isDefault: true``."""
     names = [d.name for d in datasources]
     detail = f"no provisioned datasource has isDefault: true ({names})"
     named = next((d for d in datasources if d.name == name), None)
+    if named is None and name in deleted:
+        facts = {"file": deleted[name], "name": name}
+        return Finding("datasource", detail, cause="datasource_deleted", facts=facts)
     if named is None:
         return Finding("datasource", detail, cause="datasource_not_in_files", facts={"name": name})
     source = named.source
