@@ -253,3 +253,13 @@ def test_provider_path_with_env_and_symlink(provisioning: Provisioning, tmp_path
 )
 def test_slugify(title: str, slug: str) -> None:
     assert slugify(title) == slug
+
+
+def test_a_non_string_title_counts_as_empty(
+    provisioning: Provisioning, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Grafana reads the title with simplejson's MustString(): a number is ""."""
+    provisioning.default_provider()
+    provisioning.dashboard("numbered.json", model("numbered", title=5))  # type: ignore[arg-type]
+    assert provision_dashboards(provisioning.path, {}).dashboards == []
+    assert 'error="Dashboard title cannot be empty"' in capsys.readouterr().out

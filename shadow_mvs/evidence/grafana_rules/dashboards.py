@@ -315,14 +315,17 @@ class _Builder:
         refuses is logged "failed to save dashboard". Both lines carry the reader's
         logger context (``type``, ``name``)."""
         reader = {"type": provider.type, "name": provider.name}
-        text = file.read_text()
-        model, error = go_json_error(text)
-        if error is None and not (isinstance(model, dict) and model.get("title")):
-            error = TITLE_EMPTY
+        try:
+            model, error = go_json_error(file.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            model, error = None, f"open {file}: {exc}"
+        title = model.get("title") if isinstance(model, dict) else None
+        if error is None and not (isinstance(title, str) and title):
+            error = TITLE_EMPTY  # simplejson MustString(): a non-string title is "" too
         if error is not None or not isinstance(model, dict):
             log(LOGGER, "error", "failed to load dashboard from ", reader, file=file, error=error)
             return
-        title = str(model["title"])
+        title = str(title)
         uid = model.get("uid") if isinstance(model.get("uid"), str) else ""
         if uid:
             problem = uid_problem(uid)
