@@ -6,6 +6,7 @@ it fails, a WARN line if it passes."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import yaml
 
 from fixtures.mounted_files import compose_mounts, copy_compose_files
 from fixtures.prometheus_tools import needs_prometheus_tools
-from shadow_mvs.core.causes import Finding
+from shadow_mvs.core.causes import CAUSES_FILE, Finding
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckFailed, VerifyRun
 from shadow_mvs.evidence.grafana_preflight import grafana_findings
@@ -344,3 +345,17 @@ def test_files_right_but_grafana_disagrees_names_grafana_state():
     external = VerifyRun()  # nothing read: the check's own cause stands
     external.settle("datasource", CheckFailed("no default", cause="datasource_not_default"))
     assert external.records["datasource"].cause == "datasource_not_default"
+
+
+def test_every_provisioning_reason_is_final_and_routes_to_its_check_node():
+    """A mounted provisioning file cannot change during the run: each reason the Grafana
+    preflight names is `final` and routes to the node of the check it breaks."""
+    with CAUSES_FILE.open("rb") as fh:
+        declared = {c["id"]: c for c in tomllib.load(fh)["cause"]}
+    named = {row[4] for row in PROVISIONING_RULES} | {"datasource_deleted"}
+    nodes = {"datasource": "G-5", "dashboard": "G-6", "grafana": "G-4"}
+    for row in PROVISIONING_RULES:
+        cause = declared[row[4]]
+        assert cause["node"] == nodes[row[3]], row[0]
+    for cause_id in named - {"grafana_provisioning_rejected", "dashboard_file_rejected"}:
+        assert declared[cause_id].get("class") == "final", cause_id
