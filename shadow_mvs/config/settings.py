@@ -232,6 +232,16 @@ def checked_scale(value: Any) -> float:
     return scale
 
 
+def checked_metrics_file(value: str | None) -> str | None:
+    """The file is replaced at the end of the run: its directory must exist by then, so
+    say so now rather than after the checks."""
+    if not value:
+        return None
+    if not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+        raise SettingsError(f"--metrics-file={value!r}: directory does not exist")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Plain values only; the stack room builds the compose project from them
@@ -317,7 +327,7 @@ class Settings:
             bring_up=environment.bring_up if environment else None,
             budget_scale=checked_scale(resolved["budget_scale"] or 1.0),
             output_format=resolved["format"] or "text",
-            metrics_file=resolved["metrics_file"] or None,
+            metrics_file=checked_metrics_file(resolved["metrics_file"]),
         )
 
     @classmethod
