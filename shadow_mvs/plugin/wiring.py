@@ -8,7 +8,12 @@ ids, ``--deselect``, ``--lf`` all pick checks. Checks left out are "not selected
 pass nor fail) and the RESULT line says ``(partial: N of M checks selected)``. A selected
 check whose upstream was not selected runs anyway (it is not blocked); its record lists the
 upstream under ``unselected_upstream``. The exit code always follows RESULT: 0 for PASS,
-1 for FAIL (2 only for an interrupted run, 2/4 for usage errors, 3 for internal errors).
+1 for FAIL (2 only for an interrupted run, 2/4 for usage errors, 3 for internal errors);
+with ``--format nagios`` it is Nagios's 0/1/2/3 (shadow_mvs/report/formats.py).
+
+pytest counts checks with its standard outcomes: a red check is ``failed``, a blocked one
+``skipped`` ("blocked by …"), in the summary line, pytest-json-report and JUnit alike; the
+suite's own status (pass/fail/blocked/not_selected/pending) stays in the check records.
 
 Collection and help (``--collect-only``, ``--help``, ``--markers``, ``--fixtures``,
 ``--setup-plan``, ``--setup-only``) produce no verdict, no report, no forensics and send no
@@ -63,8 +68,7 @@ NO_VERDICT_OPTIONS = (
     "setuponly",
     "version",
 )
-EXIT_USAGE = 2
-# the same usage-error code as the shadow-mvs CLI
+EXIT_USAGE = 2  # the same usage-error code as the shadow-mvs CLI
 # Set on a check's failed or blocked (skipped) report: the verify block tells it, once.
 TOLD_ATTR = "shadow_mvs_told_by_verify_block"
 
@@ -195,8 +199,8 @@ def pytest_terminal_summary(
 ) -> Generator[None, None, None]:
     """A check's expected failure or block is told once, by the verify block: while pytest
     writes its FAILURES section and short summary (the terminal reporter's own wrapper,
-    inside this one), those reports are out of ``stats``; they are back before the summary
-    line counts them. Internal errors keep their traceback."""
+    inside this one), those reports are out of its public ``stats``; they are back before
+    the summary line counts them. Internal errors keep their traceback."""
     held: dict[str, list[pytest.TestReport]] = {}
     for category in ("failed", "skipped"):
         reports = terminalreporter.stats.get(category, [])
