@@ -1,14 +1,16 @@
-"""``shadow-mvs``: the operator's entry point — up, verify, explain, down.
+"""``shadow-mvs``: the operator's entry point — up, verify, list, explain, down.
 
 Exit codes are the same for every subcommand: 0 PASS/done, 1 FAIL, 2 usage or
 environment error (bad flag or value; for up/down also no Docker daemon, missing
 credentials or images). ``verify`` reports a stack that cannot start as the FAIL of the
-component at fault (exit 1), because that is the verdict an operator needs.
+component at fault (exit 1), because that is the verdict an operator needs. ``verify
+--format nagios`` exits with Nagios's codes instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -20,10 +22,11 @@ from shadow_mvs import suite_version
 from shadow_mvs.config.environments import ENVIRONMENTS_FILE_ENV, environments_file
 from shadow_mvs.config.settings import OPTIONS, Settings, SettingsError, register_options
 from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root, load_contract
-from shadow_mvs.core.triage import load_triage
+from shadow_mvs.core.triage import load_triage, route
 from shadow_mvs.many import verify_many
-from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_lines, node_lines
+from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_facts, contract_lines, node_lines
 from shadow_mvs.report.forensics import redact
+from shadow_mvs.report.formats import NAGIOS_SERVICE, NAGIOS_UNKNOWN
 from shadow_mvs.report.reporter import settings_secrets
 from shadow_mvs.report.triage_view import commands_in_use, node_view
 from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
@@ -38,6 +41,24 @@ from shadow_mvs.stack.compose import (
 )
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = "exit codes: 0 done, 2 usage or environment error"
+# Each subcommand's --help ends with its exit codes and an example.
+EPILOGS = {
+    "up": f"{EXIT_CODES} (no Docker daemon, missing images or credentials, port in use)\n"
+    "example: shadow-mvs up --offline && shadow-mvs verify --stack=external",
+    "down": f"{EXIT_CODES}\nexample: shadow-mvs down --offline",
+    "verify": "exit codes: 0 RESULT=PASS, 1 RESULT=FAIL, 2 usage or environment error;\n"
+    "  with --format nagios: 0 OK, 1 WARNING (an SLO warning), 2 CRITICAL (RESULT=FAIL),\n"
+    "  3 UNKNOWN (usage or internal error)\n"
+    "examples: shadow-mvs verify --offline\n"
+    "  shadow-mvs verify --stack=external --format json | jq .result\n"
+    "  shadow-mvs verify --stack=external --metrics-file /var/lib/node_exporter/verify.prom",
+    "list": "exit codes: 0 listed, 2 usage error\n"
+    "examples: shadow-mvs list\n  shadow-mvs list --format json | jq '.checks[].f_code'",
+    "explain": "exit codes: 0 explained, 2 unknown node\n"
+    "examples: shadow-mvs explain G-3\n  shadow-mvs explain contract",
+}
+LIST_FORMATS = ("text", "json")
 STACK_FLAGS = ("--offline", "--host-network")
 UP_DOWN_FLAGS = (*STACK_FLAGS, "--env")  # what `up` and `down` take besides verify
 
@@ -46,11 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shadow-mvs", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"shadow-mvs {suite_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start the compose stack and leave it running")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=EPILOGS[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    up = command("up", "start the compose stack and leave it running")
     register_options(up.add_argument, UP_DOWN_FLAGS)
-    down = sub.add_parser("down", help="stop the stack and drop its volumes")
+    down = command("down", "stop the stack and drop its volumes")
     register_options(down.add_argument, UP_DOWN_FLAGS)
-    verify = sub.add_parser("verify", help="run `pytest verify/` with these options")
+    verify = command("verify", "run `pytest verify/` with these options")
     register_options(verify.add_argument, [o.flag for o in OPTIONS if o.flag != "--env"])
     verify.add_argument(
         "--env",
@@ -62,9 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --"
     )
-    explain = sub.add_parser(
-        "explain",
-        help="print a triage node (G-1…G-9), incident runbook (R-1…R-5) or the contract",
+    listing = command("list", "list the checks: F-code, triage node, budget, depends-on")
+    listing.add_argument("--format", choices=LIST_FORMATS, default="text", help="text or json")
+    explain = command(
+        "explain", "print a triage node (G-1…G-9), incident runbook (R-1…R-5) or the contract"
     )
     explain.add_argument("node", help=f"node id, e.g. G-3, or {CONTRACT_TOPIC!r}")
     return parser
@@ -197,6 +229,11 @@ def pytest_environment() -> dict[str, str]:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.env and len(args.env) > 1:
+        if (args.format or "text") != "text":
+            raise SettingsError(
+                f"--format {args.format} is for one environment; several --env write "
+                "reports/summary.json and one verify.json per environment"
+            )
         return verify_many(args, pytest_command, suite_root() or Path.cwd(), pytest_environment())
     settings = _settings(args)  # reject bad values before pytest starts
     if settings.stack == "compose" and suite_root() is None:
@@ -206,7 +243,48 @@ def cmd_verify(args: argparse.Namespace) -> int:
     code = subprocess.run(
         pytest_command(args), cwd=suite_root(), env=pytest_environment(), check=False
     ).returncode
+    if settings.output_format == "nagios":  # pytest already exits with Nagios's codes
+        return code if code in (0, 1, 2, 3) else NAGIOS_UNKNOWN
     return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
+
+
+def check_rows() -> list[dict[str, object]]:
+    """The contract's checks in run order, as ``shadow-mvs list`` shows them."""
+    return [
+        {
+            "check": check.name,
+            "f_code": check.f_code,
+            "node": route(check.f_code).id,
+            "budget_s": check.budget_s,
+            "depends_on": list(check.depends_on),
+            "gated_by": check.gated_by,
+            "proves": check.proves,
+        }
+        for check in load_contract().checks
+    ]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = check_rows()
+    if args.format == "json":
+        document = {"contract_version": load_contract().version, "checks": rows}
+        print(json.dumps(document, indent=2))
+        return EXIT_PASS
+    header = ("check", "F-code", "node", "budget", "depends on")
+    table = [
+        (
+            str(row["check"]),
+            str(row["f_code"]),
+            str(row["node"]),
+            f"{row['budget_s']:g} s",
+            ", ".join(row["depends_on"]) or "-",  # type: ignore[arg-type]
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header))]
+    for line in [header, *table]:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    return EXIT_PASS
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -222,23 +300,51 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"shadow-mvs: unknown node {args.node!r}; known: {known}", file=sys.stderr)
             return EXIT_USAGE
         settings = Settings.from_values({})
-        lines = node_lines(node_view(node, commands_in_use(settings)))
+        view = node_view(node, commands_in_use(settings))
+        lines = node_lines(view, contract_facts(load_contract(), settings, view))
         secrets = settings_secrets(settings)
     for line in lines:
         print(redact(line, secrets))
     return EXIT_PASS
 
 
-COMMANDS = {"up": cmd_up, "down": cmd_down, "verify": cmd_verify, "explain": cmd_explain}
+COMMANDS = {
+    "up": cmd_up,
+    "down": cmd_down,
+    "verify": cmd_verify,
+    "list": cmd_list,
+    "explain": cmd_explain,
+}
+
+
+def wants_nagios(argv: Sequence[str]) -> bool:
+    """``verify --format nagios`` (or SHADOW_MVS_FORMAT=nagios): usage errors are UNKNOWN."""
+    words = list(argv)
+    if "verify" not in words:
+        return False
+    asked = [w.split("=", 1)[1] for w in words if w.startswith("--format=")]
+    asked += [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--format"]
+    return (asked[-1] if asked else os.environ.get("SHADOW_MVS_FORMAT")) == "nagios"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    nagios = wants_nagios(words)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(words)
+    except SystemExit as leaving:
+        if nagios and leaving.code == EXIT_USAGE:  # argparse said what was wrong on stderr
+            print(f"{NAGIOS_SERVICE} UNKNOWN - shadow-mvs: usage error")
+            return NAGIOS_UNKNOWN
+        raise
     try:
         return COMMANDS[args.command](args)
     except (SettingsError, EnvironmentProblem) as error:
         print(f"shadow-mvs: {error}", file=sys.stderr)
+        if nagios:
+            print(f"{NAGIOS_SERVICE} UNKNOWN - shadow-mvs: {error}")
+            return NAGIOS_UNKNOWN
         return EXIT_USAGE
     except StackStartError as error:
         print(f"shadow-mvs: {error.message}", file=sys.stderr)

@@ -92,6 +92,10 @@ def test_session_meets_its_slos(
     for result in results:
         shadow_mvs_check.evidence(f"slo_{result.objective.name}", result.evidence())
         shadow_mvs_check.info(f"slo_{result.objective.name}_promql", result.promql)
+        if result.measured and result.value is not None:
+            shadow_mvs_check.measure(f"slo_{result.objective.name}", result.value)
+        limit = result.objective.threshold[shadow_mvs_mode]
+        shadow_mvs_check.measure(f"slo_{result.objective.name}_threshold", limit)
     alerts = evaluate_alerts(
         shadow_mvs_check.poll(rules), shadow_mvs_prometheus.custom_query, shadow_mvs_mode
     )

@@ -134,6 +134,26 @@ ENVIRONMENT_OPTIONS = (
     ),
 )
 OPTIONS += ENVIRONMENT_OPTIONS
+# How the verdict leaves the run (shadow_mvs/report/formats.py): text is the operator's
+# lines; every other format is for machines and is the only thing on stdout (pytest's own
+# terminal output goes to stderr). Modelled on goss's --format.
+FORMATS = ("text", "json", "junit", "tap", "nagios", "prometheus")
+OUTPUT_OPTIONS = (
+    Option(
+        "--format",
+        "SHADOW_MVS_FORMAT",
+        "the verdict on stdout: text (default), json (verify.json), junit, tap (TAP 13), "
+        "nagios (one status line + perfdata, exit 0/1/2/3), prometheus (exposition)",
+        choices=FORMATS,
+    ),
+    Option(
+        "--metrics-file",
+        "SHADOW_MVS_METRICS_FILE",
+        "also write the verdict as Prometheus gauges to this file, atomically "
+        "(node_exporter textfile collector)",
+    ),
+)
+OPTIONS += OUTPUT_OPTIONS
 
 
 class SettingsError(Exception):
@@ -178,14 +198,22 @@ def _resolve(opt: Option, value: Any, environment: Environment | None = None) ->
     return raw
 
 
+def requested_format(value: str | None) -> str:
+    """The output format asked for by option or variable, before the settings are checked
+    (a usage error is told in the format's own way, e.g. nagios's UNKNOWN); "text" if bad."""
+    chosen = value or os.environ.get("SHADOW_MVS_FORMAT") or "text"
+    return chosen if chosen in FORMATS else "text"
+
+
 def checked_url(dest: str, value: str) -> str:
-    """A base URL with scheme and host, else a usage error naming the option."""
+    """A base URL with scheme and host, else a usage error naming the option and, as the
+    example, that endpoint's own default (the exporter's port for --exporter-url)."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         flag = "--" + dest.replace("_", "-")
+        example = load_contract().endpoints.get(dest, "http://127.0.0.1:9092")
         raise SettingsError(
-            f"{flag}={value!r} is not a URL: expected http(s)://host[:port], "
-            "e.g. http://127.0.0.1:9092"
+            f"{flag}={value!r} is not a URL: expected http(s)://host[:port], e.g. {example}"
         )
     try:
         parts.port  # noqa: B018 — raises ValueError on a port that is not a number
@@ -202,6 +230,16 @@ def checked_scale(value: Any) -> float:
     if not math.isfinite(scale) or scale <= 0:
         raise SettingsError(f"--budget-scale={value!r}: expected a number above 0, e.g. 2")
     return scale
+
+
+def checked_metrics_file(value: str | None) -> str | None:
+    """The file is replaced at the end of the run: its directory must exist by then, so
+    say so now rather than after the checks."""
+    if not value:
+        return None
+    if not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+        raise SettingsError(f"--metrics-file={value!r}: directory does not exist")
+    return value
 
 
 @dataclass(frozen=True)
@@ -225,6 +263,8 @@ class Settings:
     env_name: str | None = None
     bring_up: str | None = None  # the environment's own compose file set (prod-shaped)
     budget_scale: float = 1.0
+    output_format: str = "text"
+    metrics_file: str | None = None
 
     @property
     def urls(self) -> dict[str, str]:
@@ -286,6 +326,8 @@ class Settings:
             env_name=environment.name if environment else None,
             bring_up=environment.bring_up if environment else None,
             budget_scale=checked_scale(resolved["budget_scale"] or 1.0),
+            output_format=resolved["format"] or "text",
+            metrics_file=checked_metrics_file(resolved["metrics_file"]),
         )
 
     @classmethod

@@ -159,6 +159,8 @@ class CheckRecord:
     info: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    # Numbers the check measured (e.g. an SLO's value and threshold): verify as metrics.
+    measurements: dict[str, float] = field(default_factory=dict)
 
     @property
     def node(self) -> Node:
@@ -269,6 +271,10 @@ class CheckContext:
     def warn(self, text: str) -> None:
         """A finding that does not fail the check: one WARN line (e.g. an SLO breach)."""
         self.record.warnings.append(text)
+
+    def measure(self, key: str, value: float) -> None:
+        """A number the run's metrics expose (shadow_mvs/report/metrics.py)."""
+        self.record.measurements[key] = value
 
     def version(self, component: str, value: str) -> None:
         self.record.versions[component] = value

@@ -8,7 +8,12 @@ ids, ``--deselect``, ``--lf`` all pick checks. Checks left out are "not selected
 pass nor fail) and the RESULT line says ``(partial: N of M checks selected)``. A selected
 check whose upstream was not selected runs anyway (it is not blocked); its record lists the
 upstream under ``unselected_upstream``. The exit code always follows RESULT: 0 for PASS,
-1 for FAIL (2 only for an interrupted run, 2/4 for usage errors, 3 for internal errors).
+1 for FAIL (2 only for an interrupted run, 2/4 for usage errors, 3 for internal errors);
+with ``--format nagios`` it is Nagios's 0/1/2/3 (shadow_mvs/report/formats.py).
+
+pytest counts checks with its standard outcomes: a red check is ``failed``, a blocked one
+``skipped`` ("blocked by …"), in the summary line, pytest-json-report and JUnit alike; the
+suite's own status (pass/fail/blocked/not_selected/pending) stays in the check records.
 
 Collection and help (``--collect-only``, ``--help``, ``--markers``, ``--fixtures``,
 ``--setup-plan``, ``--setup-only``) produce no verdict, no report, no forensics and send no
@@ -17,15 +22,26 @@ request.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
-from shadow_mvs.config.settings import Settings, SettingsError
+from shadow_mvs.config.settings import Settings, SettingsError, requested_format
 from shadow_mvs.core.contract import CHECKS_DIR, Contract, load_contract
 from shadow_mvs.core.run import CheckBlocked, CheckContext, CheckFailed, VerifyRun, describe
 from shadow_mvs.report import ci_reports, progress
+from shadow_mvs.report.formats import (
+    NAGIOS_SERVICE,
+    NAGIOS_UNKNOWN,
+    TEXT,
+    FormatOutput,
+    nagios_code,
+    remember_exit_status,
+    stopped,
+)
 from shadow_mvs.report.reporter import Reporter
 from shadow_mvs.report.session import RUN_KEY, SETTINGS_KEY, check_name, verify_run
 from shadow_mvs.stack.bringup import StackStartError
@@ -52,8 +68,9 @@ NO_VERDICT_OPTIONS = (
     "setuponly",
     "version",
 )
-EXIT_USAGE = 2
-CHECK_FAILED_ATTR = "shadow_mvs_check_failed"  # the same usage-error code as the shadow-mvs CLI
+EXIT_USAGE = 2  # the same usage-error code as the shadow-mvs CLI
+# Set on a check's failed or blocked (skipped) report: the verify block tells it, once.
+TOLD_ATTR = "shadow_mvs_told_by_verify_block"
 
 
 def runs_checks(config: pytest.Config) -> bool:
@@ -68,17 +85,44 @@ def register_check_markers(config: pytest.Config) -> None:
         )
 
 
+# The real stdout while a machine --format lends sys.stdout to stderr (see pytest_configure).
+LENT_STDOUT_KEY = pytest.StashKey[TextIO]()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    """For a machine ``--format``, the terminal reporter that pytest's own configure creates
+    next (its public constructor takes ``sys.stdout`` as it is then) writes to stderr:
+    stdout carries the verdict in that format and nothing else. ``sys.stdout`` is back
+    before the session starts."""
+    output_format = configure_verify(config)
+    if output_format not in (None, TEXT):
+        config.stash[LENT_STDOUT_KEY] = sys.stdout
+        sys.stdout = sys.stderr
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    stdout = session.config.stash.get(LENT_STDOUT_KEY, None)
+    if stdout is not None:
+        sys.stdout = stdout
+
+
+def configure_verify(config: pytest.Config) -> str | None:
+    """The verify session's plugins and defaults; its output format (None: no verify run)."""
     register_check_markers(config)
     if not is_verify_session(config) or not runs_checks(config):
-        return
+        return None
+    output_format = requested_format(config.getoption("format"))
     try:
         settings = Settings.from_pytest(config)
         if settings.stack == "compose":
             require_compose_files(compose_project(settings))
     except (SettingsError, EnvironmentProblem) as error:
-        pytest.exit(f"shadow-mvs: {error}", returncode=EXIT_USAGE)
+        if output_format == "nagios":  # the one line Nagios shows, and its UNKNOWN code
+            print(f"{NAGIOS_SERVICE} UNKNOWN - shadow-mvs: {error}")
+        code = NAGIOS_UNKNOWN if output_format == "nagios" else EXIT_USAGE
+        pytest.exit(f"shadow-mvs: {error}", returncode=code)
     config.stash[SETTINGS_KEY] = settings
     config.stash[RUN_KEY] = VerifyRun(
         mode=settings.mode,
@@ -94,7 +138,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.json_report_indent is None:
         config.option.json_report_indent = 2
     ci_reports.configure(config)  # reports/junit.xml beside it; GitHub annotation + summary
-    progress.install(config)  # a line per waiting check while it polls
+    # a line per waiting check while it polls
+    progress.install(config, to_stderr=settings.output_format != TEXT)
+    # Registered after the CI reports, so its unconfigure reads the finished junit.xml.
+    config.pluginmanager.register(FormatOutput(config, settings), "shadow-mvs-format")
+    return settings.output_format
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -123,18 +171,47 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     run = verify_run(session.config)
     status = session.exitstatus
     keep = status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, EXIT_USAGE)
+    if run is not None:
+        remember_exit_status(session.config, status)
     if run is not None and not (keep and not run.passed):
         # (interrupted, a usage error or a bug say more than FAIL: those codes stay)
         session.exitstatus = pytest.ExitCode.OK if run.passed else pytest.ExitCode.TESTS_FAILED
+    settings = session.config.stash.get(SETTINGS_KEY, None)
+    if run is not None and settings is not None and settings.output_format == "nagios":
+        # Nagios's own codes for this format (shadow_mvs/report/formats.py)
+        session.exitstatus = nagios_code(run, stopped=stopped(status, run))
     return (yield)
 
 
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
-    """A check's expected failure is told once, by the verify block: keep it out of
-    pytest's FAILURES section and short summary (internal errors keep their traceback)."""
-    if getattr(report, CHECK_FAILED_ATTR, False) and report.failed:
-        return "check failed", "F", "FAIL"
+    """A red check is pytest's standard ``failed`` in every phase (a check that fails in
+    its fixture is no pytest "error"), so the terminal summary line, pytest-json-report's
+    ``outcome``/``summary`` and JUnit count it alike. A blocked check is already a standard
+    ``skipped`` report (see ``pytest_runtest_makereport``)."""
+    if getattr(report, TOLD_ATTR, False) and report.failed:
+        return "failed", "F", "FAILED"
     return None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter,
+) -> Generator[None, None, None]:
+    """A check's expected failure or block is told once, by the verify block: while pytest
+    writes its FAILURES section and short summary (the terminal reporter's own wrapper,
+    inside this one), those reports are out of its public ``stats``; they are back before
+    the summary line counts them. Internal errors keep their traceback."""
+    held: dict[str, list[pytest.TestReport]] = {}
+    for category in ("failed", "skipped"):
+        reports = terminalreporter.stats.get(category, [])
+        held[category] = [r for r in reports if getattr(r, TOLD_ATTR, False)]
+        reports[:] = [r for r in reports if not getattr(r, TOLD_ATTR, False)]
+    try:
+        return (yield)
+    finally:
+        for category, told in held.items():
+            if told:
+                terminalreporter.stats.setdefault(category, [])[:0] = told
 
 
 @pytest.fixture
@@ -176,13 +253,27 @@ def pytest_runtest_makereport(
     if isinstance(error, StackStartError):
         error = _stack_error_for(run, name, error)
     record = run.settle(name, error)
-    if isinstance(error, CheckFailed):
+    if isinstance(error, CheckBlocked):
+        # pytest's own skip report (outcome, and longrepr as pytest.skip makes it), so every
+        # report counts a blocked check as skipped; the record keeps status "blocked".
+        report.outcome = "skipped"
+        where, line, _ = item.location
+        report.longrepr = (where, (line or 0) + 1, f"Skipped: {skip_reason(error)}")
+        setattr(report, TOLD_ATTR, True)
+    elif isinstance(error, CheckFailed):
         report.longrepr = f"FAIL|{record.f_code}|{record.message}"
-        setattr(report, CHECK_FAILED_ATTR, True)
+        setattr(report, TOLD_ATTR, True)
     elif error is not None and not isinstance(error, AssertionError | pytest.fail.Exception):
         # An unexpected exception is a bug in the suite: keep its traceback, but make the
         # record say what it was.
         record.message = f"internal error: {describe(error)}"
+
+
+def skip_reason(blocked: CheckBlocked) -> str:
+    """``blocked by F-… (check)…``: what every report says a blocked check skipped for."""
+    root = blocked.upstream
+    said = f"blocked by {root.f_code} ({root.check})"
+    return blocked.message if blocked.message.startswith(said) else f"{said}: {blocked.message}"
 
 
 def _stack_error_for(run: VerifyRun, name: str, error: StackStartError) -> CheckFailed:

@@ -40,11 +40,13 @@ DOWN, UP, SAVE, RESTORE = "\x1bD", "\x1bM", "\x1b7", "\x1b8"
 RESERVE_BELOW = DOWN + UP  # make sure a line exists below pytest's, and come back
 
 
-def install(config: pytest.Config) -> None:
-    """Called from the verify plugin's configure: every poll of this run reports here."""
+def install(config: pytest.Config, to_stderr: bool = False) -> None:
+    """Called from the verify plugin's configure: every poll of this run reports here.
+    ``to_stderr``: a machine ``--format`` owns stdout, so the in-place lines go to stderr
+    (where pytest's terminal reporter writes then too)."""
     run = verify_run(config)
     if run is not None:
-        run.progress = Progress(config)
+        run.progress = Progress(config, to_stderr=to_stderr)
 
 
 def plain_wanted(isatty: bool, env: Mapping[str, str] = os.environ) -> bool:
@@ -78,6 +80,7 @@ class Progress:
     config: pytest.Config
     shown: dict[str, _Shown] = field(default_factory=dict)
     secrets: list[str] | None = None
+    to_stderr: bool = False
 
     def __call__(self, record: CheckRecord, elapsed_s: float, done: bool) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -129,8 +132,9 @@ class Progress:
 
     def _raw(self, text: str) -> None:
         with self._uncaptured():
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            stream = sys.stderr if self.to_stderr else sys.stdout
+            stream.write(text)
+            stream.flush()
 
     def _line(self, reporter: pytest.TerminalReporter, text: str) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

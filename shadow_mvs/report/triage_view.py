@@ -15,7 +15,7 @@ from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.causes import Cause, causes_routed_to
 from shadow_mvs.core.contract import checkout_root, load_contract
 from shadow_mvs.core.run import CheckRecord
-from shadow_mvs.core.triage import Node
+from shadow_mvs.core.triage import Node, expand
 from shadow_mvs.stack.compose import compose_project
 
 
@@ -70,7 +70,8 @@ def node_view(node: Node, commands: NextCommands) -> TriageView:
     return TriageView(
         id=node.id,
         title=node.title,
-        symptom=node.symptom,
+        # The URLs being verified (the contract's endpoints when none are given, the RUNBOOK)
+        symptom=expand(node.symptom, None, commands.urls),
         likely_cause=node.likely_cause,
         reached_from=node.routes,
         causes=tuple(causes_routed_to(node.id)),

@@ -20,6 +20,9 @@ from tests.compose.conftest import details
 PROMETHEUS_DIR = Path("compose/prometheus")
 RULES = PROMETHEUS_DIR / "rules" / "shadow_mvs_alerts.yml"
 RULE_TESTS = PROMETHEUS_DIR / "tests" / "shadow_mvs_alerts_test.yml"
+# Alerts on verify's own metrics (VerifyFailing, VerifyStale): not loaded by the stack.
+VERIFY_RULES = PROMETHEUS_DIR / "rules" / "verify" / "shadow_mvs_verify.yml"
+VERIFY_RULE_TESTS = PROMETHEUS_DIR / "tests" / "shadow_mvs_verify_test.yml"
 MINI_STACK_CONFIG = Path("compose/mini-stack/prometheus.yml")
 PHASE7_ALERTS = {
     "PeakTradeNoPipelineEvents",
@@ -43,8 +46,17 @@ def promtool_run(promtool: Path, *args: str | Path, cwd: Path) -> subprocess.Com
         ("check", "config", MINI_STACK_CONFIG),
         ("check", "rules", RULES),
         ("test", "rules", RULE_TESTS),
+        ("check", "rules", VERIFY_RULES),
+        ("test", "rules", VERIFY_RULE_TESTS),
     ],
-    ids=["check-config", "check-mini-stack-config", "check-rules", "test-rules"],
+    ids=[
+        "check-config",
+        "check-mini-stack-config",
+        "check-rules",
+        "test-rules",
+        "check-verify-rules",
+        "test-verify-rules",
+    ],
 )
 @needs_prometheus_tools
 def test_promtool_accepts(promtool: Path, repo_root: Path, args):
