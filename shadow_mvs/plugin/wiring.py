@@ -27,7 +27,7 @@ from shadow_mvs.core.contract import CHECKS_DIR, Contract, load_contract
 from shadow_mvs.core.run import CheckBlocked, CheckContext, CheckFailed, VerifyRun, describe
 from shadow_mvs.report import ci_reports, progress
 from shadow_mvs.report.reporter import Reporter
-from shadow_mvs.report.session import RUN_KEY, SETTINGS_KEY, check_name, verify_run
+from shadow_mvs.report.session import RUN_KEY, SETTINGS_KEY, check_name, redactor, verify_run
 from shadow_mvs.stack.bringup import StackStartError
 from shadow_mvs.stack.compose import EnvironmentProblem, compose_project, require_compose_files
 
@@ -168,6 +168,8 @@ def pytest_runtest_makereport(
     report = outcome.get_result()
     run = verify_run(item.config)
     name = check_name(item)
+    if run is not None:
+        _redact_report(report, item.config)
     if run is None or name is None or call.when == "teardown":
         return
     if call.when == "setup" and call.excinfo is None:
@@ -177,12 +179,28 @@ def pytest_runtest_makereport(
         error = _stack_error_for(run, name, error)
     record = run.settle(name, error)
     if isinstance(error, CheckFailed):
-        report.longrepr = f"FAIL|{record.f_code}|{record.message}"
+        report.longrepr = redactor(item.config).text(f"FAIL|{record.f_code}|{record.message}")
         setattr(report, CHECK_FAILED_ATTR, True)
     elif error is not None and not isinstance(error, AssertionError | pytest.fail.Exception):
         # An unexpected exception is a bug in the suite: keep its traceback, but make the
         # record say what it was.
         record.message = f"internal error: {describe(error)}"
+
+
+def _redact_report(report: pytest.TestReport, config: pytest.Config) -> None:
+    """What pytest itself reports of a test (traceback, captured output and logs, user
+    properties) passes the run's redactor before the terminal, JUnit or JSON sees it. A
+    traceback that held a secret becomes its redacted text (no colours, same words)."""
+    redact = redactor(config)
+    if not redact:
+        return
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        cleaned = redact.text(text)
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, redact.text(content)) for title, content in report.sections]
+    report.user_properties = [(key, redact.data(value)) for key, value in report.user_properties]
 
 
 def _stack_error_for(run: VerifyRun, name: str, error: StackStartError) -> CheckFailed:

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 
 from shadow_mvs.config.access import access_client
+from shadow_mvs.config.redaction import Redactor
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.stack.bringup import compose_logs
 from shadow_mvs.stack.compose import compose_project
 
-REDACTED = "***"
 Fetch = Callable[[], str]
 
 
@@ -77,12 +77,6 @@ def sources(settings: Settings) -> dict[str, Get | Fetch]:
     return found
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
-
-
 def _collect(name: str, source: Get | Fetch, client: httpx.Client) -> str:
     try:
         if isinstance(source, Get):
@@ -97,15 +91,16 @@ def _collect(name: str, source: Get | Fetch, client: httpx.Client) -> str:
 
 
 def write_bundle(
-    settings: Settings, out_dir: Path, secrets: list[str], timeout_s: float = 3.0
+    settings: Settings, out_dir: Path, redactor: Redactor, timeout_s: float = 3.0
 ) -> list[Path]:
+    """Every file passes the run's redactor (which knows a secret's JSON spelling too)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    # A secret inside a JSON string appears escaped; redact both spellings.
-    spellings = secrets + [json.dumps(secret)[1:-1] for secret in secrets]
     written = []
-    with access_client(settings.access.endpoints, timeout_s, strict=False) as client:
+    with access_client(
+        settings.access.endpoints, timeout_s, strict=False, redirects_fail=False
+    ) as client:
         for name, source in sources(settings).items():
             path = out_dir / name
-            path.write_text(redact(_collect(name, source, client), spellings))
+            path.write_text(redactor.text(_collect(name, source, client)))
             written.append(path)
     return written
