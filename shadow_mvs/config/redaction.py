@@ -59,6 +59,10 @@ def _xml_attribute(text: str) -> str:
     return quoteattr(text, {"\n": "&#10;", "\r": "&#13;", "\t": "&#09;"})[1:-1]
 
 
+def _xml_apos(text: str) -> str:
+    return escape(text, {'"': "&quot;", "'": "&apos;"})
+
+
 def _html(text: str) -> str:
     return html.escape(text)
 
@@ -97,6 +101,7 @@ ESCAPES: tuple[Callable[[str], str], ...] = (
     _json_slash,
     _xml_text,
     _xml_attribute,
+    _xml_apos,
     _html,
     _repr,
     _ascii,
@@ -139,22 +144,31 @@ def spellings(secret: str | Credential) -> set[str]:
     return {form for form in forms if form}
 
 
+# A word starts after a non-alphanumeric character, or after an escaped \n, \r or \t
+# (a short secret on a line of its own inside a JSON or repr string).
+WORD_START = r"(?:(?<![0-9A-Za-z])|(?<=\\[nrt]))"
+
+
 def _pattern(form: str) -> str:
     """A form as a regex: whole-word only when short."""
     escaped = re.escape(form)
     if len(form) >= SHORT:
         return escaped
-    return rf"(?<![0-9A-Za-z]){escaped}(?![0-9A-Za-z])"
+    return rf"{WORD_START}{escaped}(?![0-9A-Za-z])"
 
 
 def _split_patterns(secret: str) -> list[str]:
-    """The secret with a line break between any two of its characters."""
+    """The secret with a line break between any two of its characters, raw and in the
+    escaped spellings a line break survives in (JSON, repr, XML)."""
     if len(secret) < SHORT:
         return []
     breaks = "(?:" + "|".join(LINE_BREAKS) + ")"
-    return [
-        re.escape(secret[:cut]) + breaks + re.escape(secret[cut:]) for cut in range(1, len(secret))
-    ]
+    found = set()
+    for cut in range(1, len(secret)):
+        head, tail = secret[:cut], secret[cut:]
+        for escape_ in (str, _json, _json_unicode, _repr, _xml_text, _xml_attribute):
+            found.add(re.escape(escape_(head)) + breaks + re.escape(escape_(tail)))
+    return sorted(found, key=len, reverse=True)
 
 
 class Redactor:

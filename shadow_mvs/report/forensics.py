@@ -77,23 +77,27 @@ def sources(settings: Settings) -> dict[str, Get | Fetch]:
     return found
 
 
-def _collect(name: str, source: Get | Fetch, client: httpx.Client) -> str:
+def _collect(name: str, source: Get | Fetch, client: httpx.Client, redactor: Redactor) -> str:
+    """The file's text, redacted: a JSON document as values first (a secret inside a body
+    string is matched as it is, not as JSON spells it), then the text once more."""
     try:
         if isinstance(source, Get):
             if name.endswith(".json"):
-                return json.dumps(source.as_json(client), indent=2) + "\n"
-            return source.as_text(client)
-        return source()
+                document = redactor.data(source.as_json(client))
+                return redactor.text(json.dumps(document, indent=2) + "\n")
+            return redactor.text(source.as_text(client))
+        return redactor.text(source())
     except Exception as error:  # forensics must never mask the verdict
+        said = redactor.text(f"{type(error).__name__}: {error}")
         if name.endswith(".json"):
-            return json.dumps({"error": f"{type(error).__name__}: {error}"}, indent=2) + "\n"
-        return f"# could not collect {name}: {type(error).__name__}: {error}\n"
+            return redactor.text(json.dumps({"error": said}, indent=2) + "\n")
+        return f"# could not collect {name}: {said}\n"
 
 
 def write_bundle(
     settings: Settings, out_dir: Path, redactor: Redactor, timeout_s: float = 3.0
 ) -> list[Path]:
-    """Every file passes the run's redactor (which knows a secret's JSON spelling too)."""
+    """Every file passes the run's redactor."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with access_client(
@@ -101,6 +105,6 @@ def write_bundle(
     ) as client:
         for name, source in sources(settings).items():
             path = out_dir / name
-            path.write_text(redactor.text(_collect(name, source, client)))
+            path.write_text(_collect(name, source, client, redactor))
             written.append(path)
     return written
