@@ -214,6 +214,17 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SCHEME_WORD = re.compile(r"(?i)(bearer|basic|token)\s")
 
 
+def read_limited(path: str | Path, limit: int = 1 << 20) -> bytes:
+    """A file's bytes, at most ``limit`` (a device such as /dev/zero, or a file far too large
+    to be a secret, certificate or settings file, is an ``OSError`` saying so). Pipes
+    (``GRAFANA_TOKEN_FILE=<(pass show grafana)``) work: they are read once."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"larger than {limit} bytes: not a secret, certificate or settings file")
+    return data
+
+
 def secret_problem(value: str, kind: str) -> str | None:
     """What is wrong with a secret's value, in words that never quote it; None if nothing.
 
@@ -260,7 +271,7 @@ def read_secret(
         return None, None
     where = f"{name}_FILE={path}"
     try:
-        raw = Path(path).read_bytes()
+        raw = read_limited(path, 64 << 10)
     except OSError as error:
         raise AccessError(f"{where}: cannot read it ({error.strerror or error})") from None
     try:

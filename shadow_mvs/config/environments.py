@@ -21,7 +21,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from shadow_mvs.config.access import DEFAULT_NAMES, SecretNames
+from shadow_mvs.config.access import DEFAULT_NAMES, SecretNames, read_limited
 from shadow_mvs.core.contract import PACKAGE_DIR
 
 SCHEMA_FILE = PACKAGE_DIR / "data" / "environments_schema.toml"
@@ -109,8 +109,7 @@ def load_environments(path: Path | None = None) -> dict[str, Any]:
     """The file as TOML; any way it cannot be read is one line naming it."""
     path = path or environments_file()
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_limited(path).decode("utf-8"))
     except FileNotFoundError:
         raise EnvironmentError_(not_found(path)) from None
     except IsADirectoryError:

@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape, quoteattr
 REDACTED = "***"
 SHORT = 4  # below this many characters a secret is matched as a whole word only
 # Line breaks as they appear once a secret split at a newline is written out.
-LINE_BREAKS = (r"\r?\n", r"\\r?\\n", r"%0[aA]", r"&#10;", r"&#xA;", r"%250A")
+LINE_BREAKS = (r"\r?\n", r"(?:\\r)?\\n", r"%0[aA]", r"&#10;", r"&#xA;", r"%250A")
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,11 @@ OPTIONS += ENVIRONMENT_OPTIONS
 
 
 class SettingsError(Exception):
-    """A bad option or environment value (exit code 2)."""
+    """A bad option or environment value (exit code 2): always one printable line, whatever
+    the input held (a line break in a name shows as ``\\n``)."""
+
+    def __init__(self, message: str):
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 def host_network_default() -> bool:

@@ -10,7 +10,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from shadow_mvs.config.access import TLS, AccessError
+from shadow_mvs.config.access import TLS, AccessError, read_limited
 
 PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 PEM_KEY = b"PRIVATE KEY-----"
@@ -24,7 +24,7 @@ def _read(path: str, where: str) -> bytes:
     if file.is_dir():
         raise AccessError(f"{where}={path}: is a directory, not a PEM file")
     try:
-        data = file.read_bytes()
+        data = read_limited(file)
     except OSError as error:
         raise AccessError(f"{where}={path}: cannot read it ({error.strerror or error})") from None
     if not data.strip():
@@ -70,6 +70,8 @@ def _public(key: Any) -> bytes:
 
 def check_tls_files(tls: TLS, sources: dict[str, str]) -> None:
     """``sources``: ca_file/cert_file/key_file → the option or variable that set it."""
+    if not (tls.ca_file or tls.cert_file or tls.key_file):
+        return  # the system CA store: nothing of ours to read
     if tls.ca_file:
         _certificates(_read(tls.ca_file, sources["ca_file"]), tls.ca_file, sources["ca_file"])
     if tls.key_file and not tls.cert_file:
