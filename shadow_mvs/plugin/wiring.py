@@ -169,7 +169,7 @@ def pytest_runtest_makereport(
     run = verify_run(item.config)
     name = check_name(item)
     if run is not None:
-        _redact_report(report, item.config)
+        redact_report(report, item.config)
     if run is None or name is None or call.when == "teardown":
         return
     if call.when == "setup" and call.excinfo is None:
@@ -187,7 +187,7 @@ def pytest_runtest_makereport(
         record.message = f"internal error: {describe(error)}"
 
 
-def _redact_report(report: pytest.TestReport, config: pytest.Config) -> None:
+def redact_report(report: pytest.TestReport, config: pytest.Config) -> None:
     """What pytest itself reports of a test (traceback, captured output and logs, user
     properties) passes the run's redactor before the terminal, JUnit or JSON sees it. A
     traceback that held a secret becomes its redacted text (no colours, same words)."""

@@ -134,7 +134,7 @@ def test_pytests_own_report_text_passes_the_redactor(pytestconfig, tmp_path: Pat
     )
     pytestconfig.stash[REDACTOR_KEY] = Redactor(["glsa_leak"])
     try:
-        wiring._redact_report(report, pytestconfig)
+        wiring.redact_report(report, pytestconfig)
     finally:
         del pytestconfig.stash[REDACTOR_KEY]
     assert "glsa_leak" not in str(report.longrepr)
