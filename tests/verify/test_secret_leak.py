@@ -234,3 +234,11 @@ def test_no_secret_in_any_form_leaves_a_verify_run(tmp_path: Path) -> None:
     # Grafana's redirect was not followed: the other port saw nothing at all.
     assert facts["elsewhere_seen"] == []
     assert facts["grafana_seen"], "the run reached the echoing Grafana"
+
+
+def test_the_scan_sees_every_secret_in_the_bait() -> None:
+    """The scan can fail: unredacted, the servers' bait holds every secret in every form."""
+    found = occurrences(bait())
+    for name, forms in SECRETS.items():
+        assert all(f"{name}: {form!r}" in found for form in forms), name
+    assert sum(item.startswith("split ") for item in found) >= len(RAW) - 1
