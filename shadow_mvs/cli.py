@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from shadow_mvs import suite_version
 from shadow_mvs.config.environments import ENVIRONMENTS_FILE_ENV, environments_file
@@ -25,9 +26,7 @@ from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root, load_
 from shadow_mvs.core.triage import load_triage, route
 from shadow_mvs.many import verify_many
 from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_facts, contract_lines, node_lines
-from shadow_mvs.report.forensics import redact
 from shadow_mvs.report.formats import NAGIOS_SERVICE, NAGIOS_UNKNOWN
-from shadow_mvs.report.reporter import settings_secrets
 from shadow_mvs.report.triage_view import commands_in_use, node_view
 from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
 from shadow_mvs.stack.compose import (
@@ -63,8 +62,16 @@ STACK_FLAGS = ("--offline", "--host-network")
 UP_DOWN_FLAGS = (*STACK_FLAGS, "--env")  # what `up` and `down` take besides verify
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag is one line and exit 2, like every other bad input (argparse's own error
+    prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shadow-mvs", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="shadow-mvs", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"shadow-mvs {suite_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -102,11 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, verifying: bool = False) -> Settings:
     values = vars(args)
     if isinstance(values.get("env"), list):  # verify --env a --env b: one at a time here
         values = {**values, "env": values["env"][0]}
-    return Settings.from_values(values)
+    return Settings.from_values(values, verifying=verifying)
+
+
+def _say(settings: Settings, text: str) -> None:
+    """What compose said, through the run's redactor (.env values can be secrets)."""
+    print(settings.redactor().text(text), file=sys.stderr)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -122,7 +134,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     result = compose.run(compose.up_command(), check=False)
     if result.returncode != 0:
-        print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
+        _say(settings, result.stderr.strip() or result.stdout.strip())
         return EXIT_USAGE
     # The verify that follows treats this stack as external (short grace on "connection
     # refused"), so `up` returns only once every endpoint answers.
@@ -136,13 +148,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    require_docker()
     settings = _settings(args)
+    require_docker()
     compose = compose_project(settings)
     require_compose_files(compose)
     result = compose.run(DOWN_ARGS, check=False)
     if result.returncode != 0:
-        print(result.stderr.strip(), file=sys.stderr)
+        _say(settings, result.stderr.strip())
         return EXIT_USAGE
     if settings.bring_up:
         from shadow_mvs.stack import (
@@ -210,7 +222,7 @@ def environment_up(settings: Settings) -> int:
     started = time.monotonic()
     result = compose.run(up, check=False)
     if result.returncode != 0:
-        print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
+        _say(settings, result.stderr.strip() or result.stdout.strip())
         return EXIT_USAGE
     print(
         f"shadow-mvs: {settings.env_name} up in {time.monotonic() - started:.1f} s "
@@ -235,7 +247,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 "reports/summary.json and one verify.json per environment"
             )
         return verify_many(args, pytest_command, suite_root() or Path.cwd(), pytest_environment())
-    settings = _settings(args)  # reject bad values before pytest starts
+    settings = _settings(args, verifying=True)  # reject bad values before pytest starts
     if settings.stack == "compose" and suite_root() is None:
         # No checkout to run pytest in, so the stack would come from this copy's own
         # (absent) compose files; from a checkout, pytest runs there and finds them.
@@ -291,7 +303,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """A node with its next commands for the mode in use (the SHADOW_MVS_* variables, and
     whether a checkout is at hand), or the contract's tables (``explain contract``)."""
     if args.node.lower() == CONTRACT_TOPIC:
-        lines, secrets = contract_lines(load_contract()), []  # data-file facts only
+        lines = contract_lines(load_contract())  # data-file facts only
+        text = "\n".join(lines)
     else:
         nodes = load_triage()
         node = nodes.get(args.node.upper())
@@ -302,9 +315,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         settings = Settings.from_values({})
         view = node_view(node, commands_in_use(settings))
         lines = node_lines(view, contract_facts(load_contract(), settings, view))
-        secrets = settings_secrets(settings)
-    for line in lines:
-        print(redact(line, secrets))
+        text = settings.redactor().text("\n".join(lines))
+    print(text)
     return EXIT_PASS
 
 

@@ -145,7 +145,10 @@ def render_options(src: Sources) -> str:
         table(["flag", "env var", "values", "shadow-mvs subcommands", "help"], rows)
         + "\n\n"
         + "`pytest verify/` takes every flag. A flag wins over its env var; a switch's env "
-        + f"var reads {true_words} as on and {false_words} as off."
+        + f"var reads {true_words} as on and {false_words} as off. Any other variable set "
+        + "but empty is a usage error, not the default. A bad value from a flag, a variable "
+        + "or environments.toml is one line naming where it came from, and exit 2 (URLs: "
+        + "http(s), a host, a port 1-65535, no whitespace, query or fragment)."
     )
 
 

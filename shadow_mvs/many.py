@@ -69,7 +69,7 @@ def verify_many(
 ) -> int:
     names = list(dict.fromkeys(args.env))
     for name in names:  # every environment must resolve before any starts
-        Settings.from_values({**vars(args), "env": name})
+        Settings.from_values({**vars(args), "env": name}, verifying=True)
     runs, processes = [], []
     started = time.monotonic()
     for name in names:

@@ -25,6 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from shadow_mvs.config.redaction import Credential, Redactor
 from shadow_mvs.core.run import CheckFailed
 
 ENDPOINTS = ("exporter", "prometheus", "grafana")
@@ -43,6 +44,9 @@ class SecretNames:
     token: str | None = None  # bearer token (Grafana: service-account token)
     basic: str | None = None  # user:password
     headers: str | None = None  # Name=value,Name2=value2 (OTEL_EXPORTER_OTLP_HEADERS style)
+    # Named under `secrets` in environments.toml: every header value is a secret (a tenant
+    # id too); the built-in PROMETHEUS_HEADERS redacts only secret-looking header names.
+    headers_secret: bool = False
 
 
 DEFAULT_NAMES = {
@@ -98,6 +102,16 @@ class EndpointAccess:
     source: str | None = None  # the variable (or file) the credential came from
     headers: tuple[tuple[str, str], ...] = ()
     tls: TLS = field(default_factory=TLS)
+    names: SecretNames = field(default_factory=SecretNames)  # where credentials are read
+    url_credentials: bool = False  # basic auth came from the URL's user:password@
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as reports show it: credentials taken from it appear as ``***@``."""
+        if not self.url_credentials:
+            return self.url
+        scheme, _, rest = self.url.partition("://")
+        return f"{scheme}://***@{rest}"
 
     @property
     def title(self) -> str:
@@ -119,15 +133,16 @@ class EndpointAccess:
             found["Authorization"] = f"Basic {base64.b64encode(raw).decode()}"
         return found
 
-    def secrets(self) -> list[str]:
-        found = [self.token or ""]
+    def secrets(self) -> list[str | Credential]:
+        """Every secret this endpoint is reached with (the redactor knows their spellings)."""
+        found: list[str | Credential] = [self.token or ""]
         if self.basic:
-            found.append(self.basic[1])
-        for name, value in self.request_headers().items():
-            if SECRET_HEADER.search(name):
+            found.append(Credential(*self.basic))
+        for name, value in self.headers:
+            if self.names.headers_secret or SECRET_HEADER.search(name):
                 found.append(value)
                 found.append(value.partition(" ")[2])  # "Bearer x" / "Basic y": the credential
-        return [s for s in found if len(s) >= 4]  # never "redact" trivial strings like "a"
+        return [s for s in found if s]
 
     def credential_words(self) -> str:
         """What was presented, for a FAIL line: never the secret itself."""
@@ -137,10 +152,23 @@ class EndpointAccess:
             return f"basic auth as user {self.basic[0]!r} (from {self.source})"
         return "no credentials"
 
+    def credential_advice(self) -> str:
+        """How to give this endpoint credentials: the variables its settings read."""
+        names = [n for n in (self.names.basic, self.names.token) if n]
+        if not names:
+            return (
+                f"the {self.title} is reached without credentials here: is a proxy in front "
+                f"of it? (an environment can name them under secrets.{self.name})"
+            )
+        basic, token = self.names.basic, self.names.token
+        if basic and token:
+            return f"set {basic}=user:pass or {token} (or their _FILE variables)"
+        return f"set {names[0]} (or {names[0]}_FILE)"
+
     def summary(self) -> dict[str, Any]:
         """For verify.json: how the endpoint was reached, no secret values."""
         return {
-            "url": self.url,
+            "url": self.shown_url,
             "auth": self.scheme,
             "auth_source": self.source,
             "headers": sorted(name for name, _ in self.headers),
@@ -160,8 +188,11 @@ class Access:
     def __getitem__(self, name: str) -> EndpointAccess:
         return next(e for e in self.endpoints if e.name == name)
 
-    def secrets(self) -> list[str]:
+    def secrets(self) -> list[str | Credential]:
         return [s for e in self.endpoints for s in e.secrets()]
+
+    def redactor(self, extra: Sequence[str | Credential] = ()) -> Redactor:
+        return Redactor([*self.secrets(), *extra])
 
     def warnings(self) -> list[str]:
         return [
@@ -177,33 +208,99 @@ class Access:
 
 # --- resolution from the environment -----------------------------------------------------
 
+# An HTTP header name (RFC 9110 token).
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SCHEME_WORD = re.compile(r"(?i)(bearer|basic|token)\s")
 
-def read_secret(name: str | None, env: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(value, where it came from) from ``NAME`` or the file named by ``NAME_FILE``."""
+
+def read_limited(path: str | Path, limit: int = 1 << 20) -> bytes:
+    """A file's bytes, at most ``limit`` (a device such as /dev/zero, or a file far too large
+    to be a secret, certificate or settings file, is an ``OSError`` saying so). Pipes
+    (``GRAFANA_TOKEN_FILE=<(pass show grafana)``) work: they are read once."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"larger than {limit} bytes: not a secret, certificate or settings file")
+    return data
+
+
+def secret_problem(value: str, kind: str) -> str | None:
+    """What is wrong with a secret's value, in words that never quote it; None if nothing.
+
+    ``kind``: token (one printable ASCII word), basic (user:password) or header (a value)."""
+    if not value:
+        return "is empty"
+    if "\n" in value or "\r" in value:
+        return "holds a line break (a second line in the file?); keep only the secret"
+    if CONTROL.search(value):
+        return "holds a control character"
+    if value != value.strip():
+        return "has spaces around the secret"
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return "is wrapped in quotes; write the secret without them"
+    if kind == "token" and SCHEME_WORD.match(value):
+        return "starts with an auth scheme word; set the token alone"
+    if kind == "token" and any(c.isspace() for c in value):
+        return "has a space inside: a token is one word"
+    if kind in ("token", "header") and not value.isascii():
+        return "holds non-ASCII characters, which an HTTP header cannot carry"
+    return None
+
+
+def read_secret(
+    name: str | None, env: Mapping[str, str], kind: str = "token"
+) -> tuple[str | None, str | None]:
+    """(value, where it came from) from ``NAME`` or the file named by ``NAME_FILE``.
+
+    An empty ``NAME`` counts as unset (CI systems render a missing secret as ""). A value
+    or file that is malformed is an ``AccessError`` naming the variable (and the file), never
+    the value: it is refused before any request is sent."""
     if not name:
         return None, None
     value = env.get(name, "")
-    if value:
-        return value.strip(), name
     path = env.get(f"{name}_FILE", "")
+    if value and path:
+        raise AccessError(f"both {name} and {name}_FILE are set: keep one")
+    if value:
+        problem = secret_problem(value, kind)
+        if problem:
+            raise AccessError(f"{name} {problem}")
+        return value, name
     if not path:
         return None, None
+    where = f"{name}_FILE={path}"
     try:
-        content = Path(path).read_text().strip()
+        raw = read_limited(path, 64 << 10)
     except OSError as error:
-        raise AccessError(f"{name}_FILE={path}: cannot read it ({error.strerror})") from None
-    return (content or None), f"{name}_FILE"
+        raise AccessError(f"{where}: cannot read it ({error.strerror or error})") from None
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AccessError(f"{where}: not UTF-8 text") from None
+    # One line ending is what an editor or `echo` leaves: that is not part of the secret.
+    content = content.removesuffix("\n").removesuffix("\r")
+    problem = secret_problem(content, kind)
+    if problem:
+        raise AccessError(f"{where}: the file {problem}")
+    return content, f"{name}_FILE"
 
 
 def parse_headers(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """``Name=value,Name2=value2``; a name that is no HTTP token or a bad value is refused
+    (naming the variable and the header, never the value)."""
     headers = []
     for part in filter(None, (p.strip() for p in raw.split(","))):
         key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise AccessError(
-                f"{name}: {key.strip() or part!r} has no '=': expected Name=value[,Name2=value2]"
-            )
-        headers.append((key.strip(), value.strip()))
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise AccessError(f"{name}: an entry has no 'Name=': expected Name=value[,N2=v2]")
+        if not HEADER_NAME.fullmatch(key):
+            raise AccessError(f"{name}: a header name is not an HTTP token (letters, digits, -)")
+        problem = secret_problem(value, "header")
+        if problem:
+            raise AccessError(f"{name}: the value of header {key} {problem}")
+        headers.append((key, value))
     return tuple(headers)
 
 
@@ -214,23 +311,36 @@ def resolve_endpoint(
     names: SecretNames | None = None,
     env: Mapping[str, str] | None = None,
     fallback_basic: Callable[[], tuple[str, str] | None] | None = None,
+    url_basic: tuple[tuple[str, str], str] | None = None,
 ) -> EndpointAccess:
-    """Credentials of one endpoint: token, else user:password, else ``fallback_basic``."""
+    """Credentials of one endpoint: token, else user:password, else the URL's
+    ``user:password@`` (``url_basic``: the pair and where the URL came from), else
+    ``fallback_basic``. URL credentials beside configured ones are a usage error."""
     env = os.environ if env is None else env
     names = names or DEFAULT_NAMES.get(name, SecretNames())
-    token, token_source = read_secret(names.token, env)
-    raw_basic, basic_source = read_secret(names.basic, env)
+    token, token_source = read_secret(names.token, env, "token")
+    raw_basic, basic_source = read_secret(names.basic, env, "basic")
     basic = None
     if raw_basic:
         user, sep, password = raw_basic.partition(":")
         if not sep:
             hint = f" (a service-account token goes in {names.token})" if names.token else ""
             raise AccessError(f"{basic_source} has no ':': expected user:password{hint}")
+        if not user or not password:
+            raise AccessError(f"{basic_source}: expected user:password, one side is empty")
         basic = (user, password)
-    elif fallback_basic is not None and not token:
+    if url_basic is not None:
+        configured = token_source or basic_source
+        if configured:
+            raise AccessError(
+                f"{url_basic[1]} carries credentials (user:password@) and {configured} sets "
+                f"them too: keep one"
+            )
+        basic, basic_source = url_basic[0], f"the user:password@ of {url_basic[1]}"
+    elif not raw_basic and fallback_basic is not None and not token:
         basic = fallback_basic()
         basic_source = ".env admin user" if basic else None
-    headers_raw, _ = read_secret(names.headers, env)
+    headers_raw, _ = read_secret(names.headers, env, "header")
     headers = parse_headers(names.headers or "headers", headers_raw) if headers_raw else ()
     return EndpointAccess(
         name=name,
@@ -240,6 +350,8 @@ def resolve_endpoint(
         source=token_source if token else basic_source,
         headers=headers,
         tls=tls,
+        names=names,
+        url_credentials=url_basic is not None,
     )
 
 
@@ -300,15 +412,14 @@ def denied_failure(access: EndpointAccess, url: str, status: int, body: str) -> 
     if "no org id" in body.lower():
         return CheckFailed(
             f'{access.title} at {url} answered HTTP {status} "no org id": missing tenant '
-            f"header X-Scope-OrgID (set {DEFAULT_NAMES[access.name].headers or 'headers'}="
+            f"header X-Scope-OrgID (set {access.names.headers or 'headers'}="
             "X-Scope-OrgID=<tenant>)",
             cause="tenant",
             retryable=False,
         )
     what = access.credential_words()
     if access.scheme == "none":
-        names = DEFAULT_NAMES.get(access.name, SecretNames())
-        advice = f"set {names.basic}=user:pass or {names.token} (or their _FILE variables)"
+        advice = access.credential_advice()
     elif access.scheme == "basic":
         advice = "wrong user or password"
     else:
@@ -316,6 +427,33 @@ def denied_failure(access: EndpointAccess, url: str, status: int, body: str) -> 
     return CheckFailed(
         f"{access.title} auth failed: {url} answered HTTP {status} to {what}: {advice}",
         cause="endpoint_auth",
+        retryable=False,
+    )
+
+
+def shown_location(request_url: str, location: str) -> str:
+    """Where a redirect points, without credentials, query or fragment: scheme://host:port
+    and the path, cut to a few characters (a path can carry a token too)."""
+    try:
+        target = httpx.URL(request_url).join(location)
+        origin = f"{target.scheme}://{target.host}"
+        if target.port is not None:
+            origin += f":{target.port}"
+        path = target.path
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return "an unreadable Location"
+    tail = "" if path in ("", "/") and not target.query else "/…"
+    return origin + (path if len(path) <= 24 and not target.query else tail)
+
+
+def redirect_failure(access: EndpointAccess, url: str, status: int, location: str) -> CheckFailed:
+    """A redirect is not followed (no credential or header may reach another origin) and
+    cannot heal within a run: SSO, a login proxy or a wrong path prefix answered."""
+    return CheckFailed(
+        f"{access.title} at {url} answered {status} to {shown_location(url, location)}: "
+        f"a login proxy in front of {access.title}? (redirects are not followed; point "
+        f"--{access.name}-url at {access.title} itself)",
+        cause="redirect",
         retryable=False,
     )
 
@@ -337,13 +475,22 @@ class AccessTransport(httpx.BaseTransport):
 
     ``strict`` (the checks) raises a named ``CheckFailed`` for 401/403 from a non-Grafana
     endpoint; forensics passes ``strict=False`` to keep the denial body as evidence.
+    ``redirects_fail``: a 3xx from an endpoint is a final ``CheckFailed`` (forensics keeps
+    it as evidence). Either way no redirect is followed here, and a request for any other
+    origin gets no credential, header or client certificate: they are attached per route.
     """
 
-    def __init__(self, endpoints: Sequence[EndpointAccess], strict: bool = True):
+    def __init__(
+        self,
+        endpoints: Sequence[EndpointAccess],
+        strict: bool = True,
+        redirects_fail: bool = True,
+    ):
         ordered = sorted(endpoints, key=lambda e: len(e.url), reverse=True)
         self._routes = [(e, httpx.HTTPTransport(verify=e.tls.ssl_context())) for e in ordered]
         self._plain = httpx.HTTPTransport()
         self.strict = strict
+        self.redirects_fail = redirects_fail
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
@@ -360,6 +507,10 @@ class AccessTransport(httpx.BaseTransport):
                 if problem:
                     raise tls_failure(access, shown, problem) from None
                 raise
+            location = response.headers.get("Location")
+            if self.redirects_fail and response.is_redirect and location is not None:
+                response.close()
+                raise redirect_failure(access, shown, response.status_code, location)
             if self.strict:
                 _raise_for_access(access, shown, response)
             return response
@@ -382,18 +533,27 @@ def _raise_for_access(access: EndpointAccess, url: str, response: httpx.Response
 
 
 def access_client(
-    endpoints: Sequence[EndpointAccess], timeout_s: float, strict: bool = True, **kwargs: Any
+    endpoints: Sequence[EndpointAccess],
+    timeout_s: float,
+    strict: bool = True,
+    redirects_fail: bool = True,
+    **kwargs: Any,
 ) -> httpx.Client:
+    """An httpx client that never follows a redirect (httpx's default, kept explicit)."""
     return httpx.Client(
-        transport=AccessTransport(endpoints, strict=strict), timeout=timeout_s, **kwargs
+        transport=AccessTransport(endpoints, strict=strict, redirects_fail=redirects_fail),
+        timeout=timeout_s,
+        follow_redirects=False,
+        **kwargs,
     )
 
 
 class AccessAdapter(HTTPAdapter):
     """The same for requests-based clients (prometheus-api-client): mounted for the
     endpoint's URL only, it attaches the endpoint's headers and TLS settings to the requests
-    it sends and names TLS and auth failures. The session itself carries none of them, so a
-    redirect to another origin leaves with no credential, header or client certificate."""
+    it sends and names TLS and auth failures. A redirect ends here as a final failure, before
+    requests' ``Session.resolve_redirects`` could follow it (requests strips only
+    ``Authorization`` on a cross-origin hop, not an API-key or tenant header)."""
 
     def __init__(self, access: EndpointAccess, **kwargs: Any):
         super().__init__(**kwargs)
@@ -427,6 +587,10 @@ class AccessAdapter(HTTPAdapter):
             if named:
                 raise tls_failure(self.access, url, named) from None
             raise
+        if response.is_redirect:
+            location = response.headers.get("Location", "")
+            response.close()
+            raise redirect_failure(self.access, url, response.status_code, location)
         if response.status_code == 400 and "HTTPS server" in response.text:
             raise plain_http_to_tls(self.access, url, response.text)
         if response.status_code in (401, 403):

@@ -10,16 +10,19 @@ from __future__ import annotations
 import math
 import os
 import platform
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
 from shadow_mvs.config.access import ENDPOINTS, TLS, Access, AccessError, resolve_endpoint
 from shadow_mvs.config.env_file import env_file_path, grafana_credentials
 from shadow_mvs.config.environments import Environment, EnvironmentError_, load_environment
+from shadow_mvs.config.redaction import Credential, Redactor
+from shadow_mvs.config.tls_files import check_tls_files
 from shadow_mvs.core.contract import load_contract
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -157,7 +160,11 @@ OPTIONS += OUTPUT_OPTIONS
 
 
 class SettingsError(Exception):
-    """A bad option or environment value (exit code 2)."""
+    """A bad option or environment value (exit code 2): always one printable line, whatever
+    the input held (a line break in a name shows as ``\\n``)."""
+
+    def __init__(self, message: str):
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 def host_network_default() -> bool:
@@ -172,30 +179,47 @@ def register_options(add: Callable[..., Any], only: Sequence[str] = ()) -> None:
         if only and opt.flag not in only:
             continue
         help_text = f"{opt.help} (env {opt.env})"
+        if opt.choices:
+            help_text = f"{{{','.join(opt.choices)}}}: {help_text}"
         if opt.is_switch:
             add(opt.flag, action="store_true", default=None, help=help_text)
         else:
-            add(opt.flag, default=None, help=help_text, choices=list(opt.choices) or None)
+            # No argparse `choices`: Settings checks every value, from a flag, a variable or
+            # environments.toml alike, as one line and exit 2 (pytest's own parser would
+            # print its usage and exit 4).
+            add(opt.flag, default=None, help=help_text)
 
 
 def add_options(parser: pytest.Parser) -> None:
     register_options(parser.getgroup("shadow-mvs", "Shadow-MVS verify").addoption)
 
 
-def _resolve(opt: Option, value: Any, environment: Environment | None = None) -> Any:
+# A value and where it came from: "--stack", "SHADOW_MVS_STACK", "environments.toml [x] stack".
+Sourced = tuple[Any, str]
+USERINFO = re.compile(r"(?<=://)[^/?#@]*@")
+# Whitespace or a control character anywhere in a value that becomes part of a request.
+NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def shown(value: Any) -> str:
+    """A value for a message: quoted, one line, credentials in a URL as ``***@``."""
+    return repr(USERINFO.sub("***@", value) if isinstance(value, str) else value)
+
+
+def _resolve(opt: Option, value: Any, environment: Environment | None = None) -> Sourced:
     if value is not None:
-        return value
+        return _checked_choice(opt, value, opt.flag)
     raw = os.environ.get(opt.env)
     if raw is None:
         return _from_environment(opt, environment)
     if opt.is_switch:
         word = raw.strip().lower()
         if word not in TRUE_WORDS | FALSE_WORDS:
-            raise SettingsError(f"{opt.env}={raw!r}: expected true or false")
-        return word in TRUE_WORDS
-    if opt.choices and raw not in opt.choices:
-        raise SettingsError(f"{opt.env}={raw!r}: expected one of {', '.join(opt.choices)}")
-    return raw
+            raise SettingsError(f"{opt.env}={shown(raw)}: expected true or false")
+        return word in TRUE_WORDS, opt.env
+    if raw == "":  # set but empty: a mistake, never a silent fallback to the default
+        raise SettingsError(f"{opt.env} is set but empty: give a value or unset it")
+    return _checked_choice(opt, raw, opt.env)
 
 
 def requested_format(value: str | None) -> str:
@@ -205,30 +229,61 @@ def requested_format(value: str | None) -> str:
     return chosen if chosen in FORMATS else "text"
 
 
-def checked_url(dest: str, value: str) -> str:
-    """A base URL with scheme and host, else a usage error naming the option and, as the
-    example, that endpoint's own default (the exporter's port for --exporter-url)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        flag = "--" + dest.replace("_", "-")
-        example = load_contract().endpoints.get(dest, "http://127.0.0.1:9092")
+def _checked_choice(opt: Option, value: Any, source: str) -> Sourced:
+    if opt.choices and value not in opt.choices:
+        raise SettingsError(f"{source}={shown(value)}: expected one of {', '.join(opt.choices)}")
+    return value, source
+
+
+def checked_url(
+    source: str, value: str, default: str = "http://127.0.0.1:9092"
+) -> tuple[str, Credential | None]:
+    """A base URL (scheme, host, optional port and path), else a usage error naming its
+    source and, as the example, that endpoint's own ``default`` (the exporter's port for
+    --exporter-url). ``user:password@`` in it is returned apart: the endpoint's basic auth,
+    never sent or shown as part of the URL."""
+    example = f"expected http(s)://host[:port][/path], e.g. {default}"
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{source} is empty: {example}")
+    if NOT_IN_URL.search(value):
         raise SettingsError(
-            f"{flag}={value!r} is not a URL: expected http(s)://host[:port], e.g. {example}"
+            f"{source}={shown(value)}: holds whitespace or a control character: {example}"
         )
     try:
-        parts.port  # noqa: B018 — raises ValueError on a port that is not a number
-    except ValueError:
-        raise SettingsError(f"--{dest.replace('_', '-')}={value!r}: bad port") from None
-    return value.rstrip("/")
+        parts = urlsplit(value)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as error:  # "Invalid IPv6 URL", "Port out of range 0-65535", …
+        raise SettingsError(f"{source}={shown(value)}: not a URL ({error}): {example}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise SettingsError(f"{source}={shown(value)}: not a URL: {example}")
+    if port == 0:
+        raise SettingsError(f"{source}={shown(value)}: port 0 is not a port: {example}")
+    if parts.query or parts.fragment or value.rstrip("/").endswith(("?", "#")):
+        raise SettingsError(
+            f"{source}={shown(value)}: a base URL takes no query or fragment: {example}"
+        )
+    credential = None
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        user, sep, password = userinfo.partition(":")
+        if not sep or not user or not password:
+            raise SettingsError(
+                f"{source}={shown(value)}: credentials in a URL must be user:password@"
+            )
+        credential = Credential(unquote(user), unquote(password))
+    clean = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return clean.rstrip("/"), credential
 
 
-def checked_scale(value: Any) -> float:
+def checked_scale(value: Any, source: str = "--budget-scale") -> float:
     try:
         scale = float(value)
     except (TypeError, ValueError):
         scale = math.nan
     if not math.isfinite(scale) or scale <= 0:
-        raise SettingsError(f"--budget-scale={value!r}: expected a number above 0, e.g. 2")
+        raise SettingsError(f"{source}={shown(value)}: expected a number above 0, e.g. 2")
     return scale
 
 
@@ -239,6 +294,13 @@ def checked_metrics_file(value: str | None) -> str | None:
         return None
     if not os.path.isdir(os.path.dirname(os.path.abspath(value))):
         raise SettingsError(f"--metrics-file={value!r}: directory does not exist")
+    return value
+
+
+def checked_target(value: str, source: str) -> str:
+    """The instance label the job scrapes: host:port, nothing that cannot be a label."""
+    if not isinstance(value, str) or not value or NOT_IN_URL.search(value) or "/" in value:
+        raise SettingsError(f"{source}={shown(value)}: expected host:port, e.g. host:9109")
     return value
 
 
@@ -277,25 +339,40 @@ class Settings:
         return f"compose-{'offline' if self.offline else 'online'}"
 
     @classmethod
-    def from_values(cls, values: dict[str, Any]) -> Settings:
+    def from_values(cls, values: dict[str, Any], verifying: bool = False) -> Settings:
+        """``verifying``: the files a verify run reads must be at hand and sound — TLS files
+        (read and parsed now) and an environment's secrets (its ``secrets_file`` or the
+        variables themselves). ``up`` writes an environment's PKI and secrets, so building
+        settings for it (or ``down``, ``explain``) passes False."""
         env_option = next(opt for opt in OPTIONS if opt.dest == "env")
-        environment = _environment(_resolve(env_option, values.get("env")))
-        resolved = {opt.dest: _resolve(opt, values.get(opt.dest), environment) for opt in OPTIONS}
-        secret_env = environment.secret_source() if environment else None
+        environment = _environment(_resolve(env_option, values.get("env"))[0])
+        sourced = {opt.dest: _resolve(opt, values.get(opt.dest), environment) for opt in OPTIONS}
+        resolved = {dest: value for dest, (value, _) in sourced.items()}
+        where = {dest: source for dest, (_, source) in sourced.items()}
+        try:
+            secret_env = environment.secret_source(need_file=verifying) if environment else None
+        except EnvironmentError_ as error:
+            raise SettingsError(str(error)) from None
         contract = load_contract()
         endpoints = contract.endpoints
         host_network = resolved["host_network"] or "auto"
-        urls = {
-            name: checked_url(f"{name}_url", resolved[f"{name}_url"] or endpoints[f"{name}_url"])
-            for name in ENDPOINTS
-        }
+        urls: dict[str, str] = {}
+        in_url: dict[str, tuple[tuple[str, str], str] | None] = {}
+        for name in ENDPOINTS:
+            dest = f"{name}_url"
+            url, credential = checked_url(
+                where[dest], resolved[dest] or endpoints[dest], endpoints[dest]
+            )
+            urls[name] = url
+            pair = (credential.user, credential.password) if credential else None
+            in_url[name] = (pair, where[dest]) if pair else None
         try:
             access = Access(
                 tuple(
                     resolve_endpoint(
                         name,
                         urls[name],
-                        _tls(resolved, name),
+                        _tls(resolved, where, name, verifying),
                         names=environment.names_for(name) if environment else None,
                         env=secret_env,
                         fallback_basic=(
@@ -303,12 +380,16 @@ class Settings:
                             if name == "grafana"
                             else None
                         ),
+                        url_basic=in_url[name],
                     )
                     for name in ENDPOINTS
                 )
             )
         except AccessError as error:
             raise SettingsError(str(error)) from None
+        datasource_url = contract.datasource["url"]
+        if resolved["datasource_url"]:
+            datasource_url, _ = checked_url(where["datasource_url"], resolved["datasource_url"])
         return cls(
             stack=resolved["stack"] or "compose",
             offline=bool(resolved["offline"]),
@@ -321,48 +402,78 @@ class Settings:
             grafana_url=urls["grafana"],
             access=access,
             topology=resolved["topology"] or "scrape",
-            scrape_target=resolved["scrape_target"] or contract.prometheus["target"],
-            datasource_url=(resolved["datasource_url"] or contract.datasource["url"]).rstrip("/"),
+            scrape_target=checked_target(
+                resolved["scrape_target"] or contract.prometheus["target"], where["scrape_target"]
+            ),
+            datasource_url=datasource_url.rstrip("/"),
             env_name=environment.name if environment else None,
             bring_up=environment.bring_up if environment else None,
-            budget_scale=checked_scale(resolved["budget_scale"] or 1.0),
+            budget_scale=(
+                checked_scale(resolved["budget_scale"], where["budget_scale"])
+                if resolved["budget_scale"] is not None
+                else 1.0
+            ),
             output_format=resolved["format"] or "text",
             metrics_file=checked_metrics_file(resolved["metrics_file"]),
         )
 
+    def redactor(self) -> Redactor:
+        """The one redactor of a run: every secret these settings reach the stack with,
+        plus the Grafana admin of .env and GRAFANA_AUTH even when a token is used."""
+        extra: list[str | Credential] = []
+        credentials = grafana_credentials(env_file_path())
+        if credentials and credentials[1]:
+            extra.append(Credential(*credentials))
+        return self.access.redactor(extra)
+
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> Settings:
-        return cls.from_values({opt.dest: config.getoption(opt.dest) for opt in OPTIONS})
+        values = {opt.dest: config.getoption(opt.dest) for opt in OPTIONS}
+        return cls.from_values(values, verifying=True)
 
 
-def _tls(resolved: dict[str, Any], endpoint: str) -> TLS:
-    return TLS(
+def _tls(resolved: dict[str, Any], where: dict[str, str], endpoint: str, check: bool) -> TLS:
+    """An endpoint's TLS files, read and parsed now when ``check``: a bad one is a usage
+    error before the first request."""
+    tls = TLS(
         ca_file=resolved[f"{endpoint}_ca_file"],
         cert_file=resolved[f"{endpoint}_cert_file"],
         key_file=resolved[f"{endpoint}_key_file"],
         insecure=bool(resolved[f"{endpoint}_insecure"]),
     )
+    sources = {kind: where[f"{endpoint}_{kind}"] for kind in ("ca_file", "cert_file", "key_file")}
+    if check:
+        check_tls_files(tls, sources)
+    return tls
+
+
+def option_schema() -> dict[str, dict[str, Any]]:
+    """Each option's entry in the environments schema (shadow_mvs/data/environments_schema.toml)."""
+    schema: dict[str, dict[str, Any]] = {}
+    for opt in OPTIONS:
+        if opt.dest == "env":
+            continue
+        if opt.is_switch:
+            schema[opt.dest] = {"type": "boolean"}
+        elif opt.choices:
+            schema[opt.dest] = {"type": "string", "enum": list(opt.choices)}
+        else:
+            schema[opt.dest] = {"type": "string", "minLength": 1}
+    return schema
 
 
 def _environment(name: str | None) -> Environment | None:
     if not name:
         return None
     try:
-        return load_environment(name, {opt.dest for opt in OPTIONS})
+        return load_environment(name, option_schema())
     except EnvironmentError_ as error:
         raise SettingsError(str(error)) from None
 
 
-def _from_environment(opt: Option, environment: Environment | None) -> Any:
-    """An environment's value for an option, checked like the option's own values."""
+def _from_environment(opt: Option, environment: Environment | None) -> Sourced:
+    """An environment's value for an option (its type checked by the schema already)."""
     if environment is None or opt.dest not in environment.values:
-        return None
-    value = environment.values[opt.dest]
-    where = f"environment {environment.name!r}: {opt.dest}"
-    if opt.is_switch and not isinstance(value, bool):
-        raise SettingsError(f"{where}={value!r}: expected true or false")
-    if not opt.is_switch and not isinstance(value, str):
-        raise SettingsError(f"{where}={value!r}: expected a string")
-    if opt.choices and value not in opt.choices:
-        raise SettingsError(f"{where}={value!r}: expected one of {', '.join(opt.choices)}")
-    return value
+        return None, opt.flag
+    source = f"{environment.source or 'environments.toml'} [{environment.name}] {opt.dest}"
+    return environment.values[opt.dest], source

@@ -50,7 +50,19 @@ class GrafanaClient:
         self._http.close()
 
     def health(self) -> httpx.Response:
-        return self._http.get("/api/health")
+        """Grafana serves /api/health before any auth middleware (pkg/api/http_server.go,
+        ``addMiddlewaresAndStaticRoutes``; /work/shared/reference/grafana-api.md §1): a 401
+        or 403 there comes from something in front of Grafana, and waiting cannot cure it.
+        (A redirect is refused by the access transport with its own final cause.)"""
+        response = self._http.get("/api/health")
+        if response.status_code in (401, 403):
+            raise CheckFailed(
+                f"{self.base_url}/api/health answered HTTP {response.status_code}",
+                cause="grafana_health_denied",
+                retryable=False,
+                facts={"status": response.status_code},
+            )
+        return response
 
     def get_json(self, path: str, **params: Any) -> Any:
         return self._checked(self._http.get(path, params=params or None)).json()

@@ -24,7 +24,7 @@ from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.evidence.grafana_preflight import grafana_findings
 from shadow_mvs.evidence.preflight import PREFLIGHT_ENV, Preflight, run_preflight
-from shadow_mvs.report.session import verify_run
+from shadow_mvs.report.session import SETTINGS_KEY, verify_run
 from shadow_mvs.stack.bringup import StackStartError, compose_error_line, failing_check, preflight
 from shadow_mvs.stack.compose import DOWN_ARGS, ComposeProject, compose_project
 from shadow_mvs.stack.services import ServiceWatch
@@ -38,7 +38,8 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def shadow_mvs_settings(pytestconfig: pytest.Config) -> Settings:
-    return Settings.from_pytest(pytestconfig)
+    """The settings the verify session checked at configure time (files read once)."""
+    return pytestconfig.stash.get(SETTINGS_KEY, None) or Settings.from_pytest(pytestconfig)
 
 
 @pytest.fixture(scope="session")

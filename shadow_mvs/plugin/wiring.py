@@ -43,7 +43,7 @@ from shadow_mvs.report.formats import (
     stopped,
 )
 from shadow_mvs.report.reporter import Reporter
-from shadow_mvs.report.session import RUN_KEY, SETTINGS_KEY, check_name, verify_run
+from shadow_mvs.report.session import RUN_KEY, SETTINGS_KEY, check_name, redactor, verify_run
 from shadow_mvs.stack.bringup import StackStartError
 from shadow_mvs.stack.compose import EnvironmentProblem, compose_project, require_compose_files
 
@@ -245,6 +245,8 @@ def pytest_runtest_makereport(
     report = outcome.get_result()
     run = verify_run(item.config)
     name = check_name(item)
+    if run is not None:
+        redact_report(report, item.config)
     if run is None or name is None or call.when == "teardown":
         return
     if call.when == "setup" and call.excinfo is None:
@@ -258,10 +260,14 @@ def pytest_runtest_makereport(
         # report counts a blocked check as skipped; the record keeps status "blocked".
         report.outcome = "skipped"
         where, line, _ = item.location
-        report.longrepr = (where, (line or 0) + 1, f"Skipped: {skip_reason(error)}")
+        report.longrepr = (
+            where,
+            (line or 0) + 1,
+            f"Skipped: {redactor(item.config).text(skip_reason(error))}",
+        )
         setattr(report, TOLD_ATTR, True)
     elif isinstance(error, CheckFailed):
-        report.longrepr = f"FAIL|{record.f_code}|{record.message}"
+        report.longrepr = redactor(item.config).text(f"FAIL|{record.f_code}|{record.message}")
         setattr(report, TOLD_ATTR, True)
     elif error is not None and not isinstance(error, AssertionError | pytest.fail.Exception):
         # An unexpected exception is a bug in the suite: keep its traceback, but make the
@@ -274,6 +280,22 @@ def skip_reason(blocked: CheckBlocked) -> str:
     root = blocked.upstream
     said = f"blocked by {root.f_code} ({root.check})"
     return blocked.message if blocked.message.startswith(said) else f"{said}: {blocked.message}"
+
+
+def redact_report(report: pytest.TestReport, config: pytest.Config) -> None:
+    """What pytest itself reports of a test (traceback, captured output and logs, user
+    properties) passes the run's redactor before the terminal, JUnit or JSON sees it. A
+    traceback that held a secret becomes its redacted text (no colours, same words)."""
+    redact = redactor(config)
+    if not redact:
+        return
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        cleaned = redact.text(text)
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, redact.text(content)) for title, content in report.sections]
+    report.user_properties = [(key, redact.data(value)) for key, value in report.user_properties]
 
 
 def _stack_error_for(run: VerifyRun, name: str, error: StackStartError) -> CheckFailed:

@@ -10,7 +10,9 @@
   failure (title: F-code and G-node; body: the failure, the likely cause and the first next
   command) and a Markdown summary appended to ``$GITHUB_STEP_SUMMARY``.
 
-Every byte written here goes through the same secret redaction as the terminal and the JSON.
+Every byte written here goes through the run's one redactor, like the terminal and the JSON:
+junit.xml's texts and attributes are redacted as parsed (unescaped) values, then the file's
+raw text once more (a secret in an XML-escaped spelling, or in a file that did not parse).
 """
 
 from __future__ import annotations
@@ -20,18 +22,17 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 
 from shadow_mvs import suite_version
+from shadow_mvs.config.redaction import Redactor
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
-from shadow_mvs.report.forensics import redact
-from shadow_mvs.report.junit_file import CHECK_PROPERTY, CaseShape, rewrite
+from shadow_mvs.report.junit_file import CHECK_PROPERTY, XML_DECLARATION, CaseShape, rewrite
 from shadow_mvs.report.markdown import cell
-from shadow_mvs.report.reporter import check_line, next_commands, secrets_in_play
-from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
+from shadow_mvs.report.reporter import check_line, next_commands
+from shadow_mvs.report.session import SETTINGS_KEY, check_name, redactor, verify_run
 from shadow_mvs.report.triage_view import NextCommands, failure_view
 
 JUNIT_FILE = "junit.xml"
@@ -196,19 +197,23 @@ def verdict_element(record: CheckRecord, detail: str) -> ET.Element | None:
     return None
 
 
-def secret_variants(secrets: list[str]) -> list[str]:
-    """A secret as it can appear in XML: raw, as text, as an attribute value."""
-    found: list[str] = []
-    for secret in secrets:
-        for form in (
-            secret,
-            escape(secret),
-            escape(secret, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"}),
-        ):
-            if form not in found:
-                found.append(form)
-    # Longest first, so an escaped form is not half-replaced by a shorter raw one.
-    return sorted(found, key=len, reverse=True)
+def redact_xml_file(path: Path, redactor: Redactor) -> None:
+    """Every text, tail and attribute as ElementTree reads it (unescaped), then the raw
+    file text (escaped spellings; a file that does not parse)."""
+    if not redactor:
+        return
+    try:
+        root: ET.Element | None = ET.parse(path).getroot()
+    except ET.ParseError:
+        root = None
+    if root is not None:
+        for element in root.iter():
+            element.text = redactor.text(element.text) if element.text else element.text
+            element.tail = redactor.text(element.tail) if element.tail else element.tail
+            for key, value in list(element.attrib.items()):
+                element.set(key, redactor.text(value))
+        path.write_text(XML_DECLARATION + ET.tostring(root, encoding="unicode"), encoding="utf-8")
+    path.write_text(redactor.text(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 class CiReports:
@@ -292,7 +297,7 @@ class CiReports:
                 self.run, commands.compose_command, self.stack_label(), commands.urls
             )
             with open(summary_file, "a", encoding="utf-8") as fh:
-                fh.write(redact(text, secrets_in_play(self.config)) + "\n")
+                fh.write(redactor(self.config).text(text) + "\n")
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -301,7 +306,7 @@ class CiReports:
         commands = next_commands(self.config)
         line = annotation(self.run, commands.compose_command, commands.urls)
         if line is not None:
-            terminalreporter.write_line(redact(line, secrets_in_play(self.config)))
+            terminalreporter.write_line(redactor(self.config).text(line))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """junitxml wrote the file in its sessionfinish: shape it, and scrub it like every
@@ -310,21 +315,21 @@ class CiReports:
         if not self.finished or path is None or not path.is_file():
             return
         run = self.run
-        rewrite(
-            path,
-            SUITE_NAME,
-            [
-                ("result", "PASS" if run.passed else "FAIL"),
-                ("verify_code", run.verify_code),
-                ("stack", self.stack_label()),
-                ("contract_version", load_contract().version),
-            ],
-            self.cases,
-            self.teardown_errors,
-        )
-        secrets = secrets_in_play(config)
-        if secrets:
-            path.write_text(redact(path.read_text(encoding="utf-8"), secret_variants(secrets)))
+        try:
+            rewrite(
+                path,
+                SUITE_NAME,
+                [
+                    ("result", "PASS" if run.passed else "FAIL"),
+                    ("verify_code", run.verify_code),
+                    ("stack", self.stack_label()),
+                    ("contract_version", load_contract().version),
+                ],
+                self.cases,
+                self.teardown_errors,
+            )
+        finally:
+            redact_xml_file(path, redactor(config))
 
 
 def _in_github_actions() -> bool:

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 
 from shadow_mvs.config.access import access_client
+from shadow_mvs.config.redaction import Redactor
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.stack.bringup import compose_logs
 from shadow_mvs.stack.compose import compose_project
 
-REDACTED = "***"
 Fetch = Callable[[], str]
 
 
@@ -77,35 +77,34 @@ def sources(settings: Settings) -> dict[str, Get | Fetch]:
     return found
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def _collect(name: str, source: Get | Fetch, client: httpx.Client) -> str:
+def _collect(name: str, source: Get | Fetch, client: httpx.Client, redactor: Redactor) -> str:
+    """The file's text, redacted: a JSON document as values first (a secret inside a body
+    string is matched as it is, not as JSON spells it), then the text once more."""
     try:
         if isinstance(source, Get):
             if name.endswith(".json"):
-                return json.dumps(source.as_json(client), indent=2) + "\n"
-            return source.as_text(client)
-        return source()
+                document = redactor.data(source.as_json(client))
+                return redactor.text(json.dumps(document, indent=2) + "\n")
+            return redactor.text(source.as_text(client))
+        return redactor.text(source())
     except Exception as error:  # forensics must never mask the verdict
+        said = redactor.text(f"{type(error).__name__}: {error}")
         if name.endswith(".json"):
-            return json.dumps({"error": f"{type(error).__name__}: {error}"}, indent=2) + "\n"
-        return f"# could not collect {name}: {type(error).__name__}: {error}\n"
+            return redactor.text(json.dumps({"error": said}, indent=2) + "\n")
+        return f"# could not collect {name}: {said}\n"
 
 
 def write_bundle(
-    settings: Settings, out_dir: Path, secrets: list[str], timeout_s: float = 3.0
+    settings: Settings, out_dir: Path, redactor: Redactor, timeout_s: float = 3.0
 ) -> list[Path]:
+    """Every file passes the run's redactor."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    # A secret inside a JSON string appears escaped; redact both spellings.
-    spellings = secrets + [json.dumps(secret)[1:-1] for secret in secrets]
     written = []
-    with access_client(settings.access.endpoints, timeout_s, strict=False) as client:
+    with access_client(
+        settings.access.endpoints, timeout_s, strict=False, redirects_fail=False
+    ) as client:
         for name, source in sources(settings).items():
             path = out_dir / name
-            path.write_text(redact(_collect(name, source, client), spellings))
+            path.write_text(_collect(name, source, client, redactor))
             written.append(path)
     return written

@@ -33,9 +33,8 @@ from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report import metrics
-from shadow_mvs.report.forensics import redact
-from shadow_mvs.report.reporter import next_commands, scrub, secrets_in_play, verdict
-from shadow_mvs.report.session import verify_run
+from shadow_mvs.report.reporter import next_commands, verdict
+from shadow_mvs.report.session import redactor, verify_run
 
 TEXT = "text"
 NAGIOS_OK, NAGIOS_WARNING, NAGIOS_CRITICAL, NAGIOS_UNKNOWN = 0, 1, 2, 3
@@ -206,9 +205,9 @@ class FormatOutput:
         return metrics.registry_for(self.run, self.finished_at, self.duration_s, labels)
 
     def rendered(self) -> str:
-        secrets = secrets_in_play(self.config)
+        redact = redactor(self.config)
         if self.format == "json":
-            return json.dumps(self.json_document(secrets), indent=2) + "\n"
+            return json.dumps(redact.data(self.json_document()), indent=2) + "\n"
         if self.format == "junit":
             return self.junit_document()
         if self.format == "tap":
@@ -218,21 +217,19 @@ class FormatOutput:
             text = nagios_line(self.run, code, self.duration_s, self.mode) + "\n"
         else:
             text = metrics.exposition(self.registry())
-        return redact(text, secrets)
+        return redact.text(text)
 
     @property
     def completed(self) -> bool:
         status = self.config.stash.get(EXIT_STATUS_KEY, pytest.ExitCode.OK)
         return not stopped(status, self.run)
 
-    def json_document(self, secrets: list[str]) -> dict[str, Any]:
+    def json_document(self) -> dict[str, Any]:
         if self.document is not None:
             return self.document
         # --json-report-file=none: no document was built, so the verdict fields alone.
         commands = next_commands(self.config)
-        fields = verdict(self.run, commands.compose_command, self.stack_label, commands.urls)
-        scrubbed: dict[str, Any] = scrub(fields, secrets)
-        return scrubbed
+        return verdict(self.run, commands.compose_command, self.stack_label, commands.urls)
 
     def junit_document(self) -> str:
         xmlpath = self.config.getoption("xmlpath", None)  # resolved as junitxml does

@@ -27,9 +27,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shadow_mvs.core.run import CheckRecord
-from shadow_mvs.report.forensics import redact
-from shadow_mvs.report.reporter import secrets_in_play
-from shadow_mvs.report.session import verify_run
+from shadow_mvs.report.session import redactor, verify_run
 
 TTY_AFTER_S = 1.0
 PLAIN_EVERY_S = 5.0
@@ -79,7 +77,6 @@ class _Shown:
 class Progress:
     config: pytest.Config
     shown: dict[str, _Shown] = field(default_factory=dict)
-    secrets: list[str] | None = None
     to_stderr: bool = False
 
     def __call__(self, record: CheckRecord, elapsed_s: float, done: bool) -> None:
@@ -142,9 +139,7 @@ class Progress:
             reporter.write_line(f"{stamp} {self._redacted(text)}")
 
     def _redacted(self, text: str) -> str:
-        if self.secrets is None:
-            self.secrets = secrets_in_play(self.config)
-        return redact(text, self.secrets)
+        return redactor(self.config).text(text)
 
     @contextmanager
     def _uncaptured(self) -> Iterator[None]:

@@ -7,12 +7,11 @@ out, EVIDENCE lines, the TRIAGE block of the first red check, RESULT=PASS|FAIL (
 "(partial: N of M checks selected)" when fewer than all ran), the pointer to the contract.
 The same facts go into reports/verify.json (pytest-json-report) at the top level and per
 test. A failed run writes a forensics bundle into a directory of its own. Secrets never
-leave: the Grafana password is scrubbed from everything written.
+leave: every line and file passes the run's one redactor (``session.redactor``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -22,13 +21,11 @@ from typing import Any
 
 import pytest
 
-from shadow_mvs.config.env_file import env_file_path, grafana_credentials
-from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.contract_summary import contract_pointer
-from shadow_mvs.report.forensics import redact, write_bundle
-from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
+from shadow_mvs.report.forensics import write_bundle
+from shadow_mvs.report.session import SETTINGS_KEY, check_name, redactor, verify_run
 from shadow_mvs.report.triage_view import (
     NextCommands,
     TriageView,
@@ -168,35 +165,6 @@ def verdict(
     }
 
 
-def scrub(value: Any, secrets: list[str]) -> Any:
-    """Replace every secret in a JSON-able structure (keys and values)."""
-    if not secrets:
-        return value
-    # Secrets are matched as they appear inside JSON strings (quotes, backslashes escaped).
-    escaped = [json.dumps(secret)[1:-1] for secret in secrets]
-    return json.loads(redact(json.dumps(value, default=str), escaped))
-
-
-def secrets_in_play(config: pytest.Config) -> list[str]:
-    """Every secret of this run (passwords, tokens, secret headers): the one list that the
-    terminal, verify.json, JUnit and forensics are scrubbed of."""
-    return settings_secrets(config.stash.get(SETTINGS_KEY, None))
-
-
-def settings_secrets(settings: Settings | None) -> list[str]:
-    """The secrets these settings reach the stack with (also ``shadow-mvs explain``'s)."""
-    found = []
-    if settings is not None:
-        credentials = grafana_credentials(env_file_path())
-        if credentials and credentials[1]:
-            found.append(credentials[1])
-        found += settings.access.secrets()
-    auth = os.environ.get(load_contract().grafana["credentials_env"], "")
-    if ":" in auth:
-        found.append(auth.partition(":")[2])
-    return [s for s in found if len(s) >= 4]  # never "redact" trivial strings like "a"
-
-
 def next_commands(config: pytest.Config) -> NextCommands:
     """This run's next commands: the compose invocation only for a compose stack it started
     from a checkout, and the URLs it verified (see ``triage_view.commands_in_use``)."""
@@ -244,13 +212,12 @@ class Reporter:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         if not self.run.passed and settings is not None:
             self.forensics_dir = forensics_root(self.config) / self.run_id
-            files = write_bundle(settings, self.forensics_dir, secrets_in_play(self.config))
+            files = write_bundle(settings, self.forensics_dir, redactor(self.config))
             self.forensics_files = [str(path) for path in files]
         return (yield)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
-        secrets = secrets_in_play(self.config)
         commands = next_commands(self.config)
         lines = render(self.run, commands.compose_command, commands.urls)
         settings = self.config.stash.get(SETTINGS_KEY, None)
@@ -260,7 +227,7 @@ class Reporter:
             note = f"INFO|forensics={self.forensics_dir}/ ({len(self.forensics_files)} files)"
             lines.insert(-2, note)
         for line in lines:
-            terminalreporter.write_line(redact(line, secrets))
+            terminalreporter.write_line(redactor(self.config).text(line))
 
     def pytest_json_runtest_metadata(
         self, item: pytest.Item, call: pytest.CallInfo[None]
@@ -280,8 +247,6 @@ class Reporter:
         if self.forensics_files is not None:
             json_report["forensics"] = self.forensics_files
             json_report["forensics_dir"] = str(self.forensics_dir)
-        secrets = secrets_in_play(self.config)
-        if secrets:
-            cleaned = scrub(json_report, secrets)
-            json_report.clear()
-            json_report.update(cleaned)
+        cleaned = redactor(self.config).data(json_report)
+        json_report.clear()
+        json_report.update(cleaned)

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import pytest
 
+from shadow_mvs.config.redaction import NOTHING, Redactor
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.run import VerifyRun
 
 RUN_KEY = pytest.StashKey[VerifyRun]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
+REDACTOR_KEY = pytest.StashKey[Redactor]()
+
+
+def redactor(config: pytest.Config) -> Redactor:
+    """The run's one redactor (built once from its settings): every line and file the
+    session writes passes it — terminal, verify.json, junit.xml, GitHub, forensics, the
+    captured output and tracebacks pytest reports."""
+    found = config.stash.get(REDACTOR_KEY, None)
+    if found is None:
+        settings = config.stash.get(SETTINGS_KEY, None)
+        found = settings.redactor() if settings is not None else NOTHING
+        if settings is not None:
+            config.stash[REDACTOR_KEY] = found
+    return found
 
 
 def verify_run(config: pytest.Config) -> VerifyRun | None:

@@ -76,11 +76,13 @@ def test_prometheus_basic_auth_token_and_tenant_header(monkeypatch):
     assert headers["X-Scope-OrgID"] == "tenant-a"
     expected = base64.b64encode(b"reader:prom-pass-1").decode()
     assert headers["Authorization"] == f"Basic {expected}"
-    secrets = prometheus.secrets()
-    assert "prom-pass-1" in secrets
-    assert expected in secrets
-    assert "k3y-secret" in secrets
-    assert "tenant-a" not in secrets  # a tenant id is not a secret: it stays in evidence
+    redact = Access((prometheus,)).redactor()
+    assert redact.text("prom-pass-1") == "***"
+    assert redact.text(expected) == "***"
+    assert redact.text("k3y-secret") == "***"
+    # A tenant id under the built-in PROMETHEUS_HEADERS is not a secret: it stays in
+    # evidence (an environment that names its headers under `secrets` makes it one).
+    assert redact.text("tenant-a") == "tenant-a"
     monkeypatch.setenv("PROMETHEUS_TOKEN", "prom-token-9")
     prometheus = Settings.from_values({}).access["prometheus"]
     assert prometheus.request_headers()["Authorization"] == "Bearer prom-token-9"
@@ -157,8 +159,7 @@ def test_forensics_sends_each_credential_to_its_own_endpoint_only(monkeypatch, t
                 "grafana_url": grafana_url,
             }
         )
-        secrets = settings.access.secrets()
-        written = write_bundle(settings, tmp_path / "forensics", secrets)
+        written = write_bundle(settings, tmp_path / "forensics", settings.redactor())
     prom_basic = "Basic " + base64.b64encode(f"reader:{prom_password}".encode()).decode()
     assert prom_seen
     assert grafana_seen
@@ -175,8 +176,6 @@ def test_forensics_sends_each_credential_to_its_own_endpoint_only(monkeypatch, t
 
 
 def test_every_secret_of_a_run_is_scrubbed(monkeypatch):
-    from shadow_mvs.report.reporter import scrub
-
     access = Access(
         (
             EndpointAccess("grafana", "http://g", token="glsa_scrub-me"),
@@ -184,7 +183,7 @@ def test_every_secret_of_a_run_is_scrubbed(monkeypatch):
         )
     )
     report = {"failure": "token glsa_scrub-me and pw-scrub-me and Bearer glsa_scrub-me"}
-    cleaned = scrub(report, access.secrets())
+    cleaned = access.redactor().data(report)
     assert "scrub-me" not in str(cleaned)
 
 

@@ -78,7 +78,7 @@ def test_unknown_key_and_secret_values_are_refused(monkeypatch, tmp_path):
     with pytest.raises(SettingsError, match="variable NAMES, never values"):
         Settings.from_values({"env": "x"})
     bad.write_text('[x]\ntopology = "mesh"\n')
-    with pytest.raises(SettingsError, match="topology='mesh'"):
+    with pytest.raises(SettingsError, match=r"\[x\] topology: 'mesh': expected one of"):
         Settings.from_values({"env": "x"})
 
 

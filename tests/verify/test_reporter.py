@@ -2,9 +2,10 @@
 
 import pytest
 
+from shadow_mvs.config.redaction import Redactor
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckBlocked, CheckFailed, VerifyRun
-from shadow_mvs.report.reporter import check_line, render, scrub, verdict
+from shadow_mvs.report.reporter import check_line, render, verdict
 
 COMPOSE = "docker compose -p peaktrade-shadow-mvs -f compose/x.yml"
 
@@ -101,7 +102,7 @@ def test_per_test_metadata_fields():
 
 def test_scrub_removes_secrets_everywhere():
     report = {"a": "user:Pa$$w0rd-x", "b": ["Pa$$w0rd-x"], "Pa$$w0rd-x": 1, "c": 'q"uote'}
-    cleaned = scrub(report, ["Pa$$w0rd-x", 'q"uote'])
+    cleaned = Redactor(["Pa$$w0rd-x", 'q"uote']).data(report)
     assert "Pa$$w0rd-x" not in str(cleaned)
     assert cleaned["a"] == "user:***"
     assert cleaned["c"] == "***"
@@ -110,7 +111,7 @@ def test_scrub_removes_secrets_everywhere():
 @pytest.mark.parametrize("secrets", [[], ["absent-secret"]])
 def test_scrub_keeps_report_when_nothing_to_hide(secrets):
     report = {"tests": [1, 2], "result": "PASS"}
-    assert scrub(report, secrets) == report
+    assert Redactor(secrets).data(report) == report
 
 
 def two_roots_run() -> VerifyRun:

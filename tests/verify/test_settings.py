@@ -86,8 +86,10 @@ def test_malformed_urls_are_refused(monkeypatch, value):
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "fast"])
 def test_budget_scale_must_be_a_positive_number(monkeypatch, value):
     monkeypatch.setenv("SHADOW_MVS_BUDGET_SCALE", value)
-    with pytest.raises(SettingsError, match="budget-scale"):
+    with pytest.raises(SettingsError, match="SHADOW_MVS_BUDGET_SCALE"):
         Settings.from_values({})
+    with pytest.raises(SettingsError, match="--budget-scale"):
+        Settings.from_values({"budget_scale": value})
 
 
 def test_budget_scale_from_flag_or_environment(monkeypatch):
