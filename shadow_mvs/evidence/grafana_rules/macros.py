@@ -57,7 +57,7 @@ def go_duration(ms: int) -> str:
 
 
 def rate_interval_ms(query_interval_ms: int, min_step: str) -> int:
-    """``calculateRateInterval``: max($__interval + scrape interval, 4 × scrape interval),
+    """``calculateRateInterval``: max($__interval + scrape interval, 4 * scrape interval),
     where $__interval is the request's ``intervalMs`` and the scrape interval the query's
     min step, else the datasource's ``timeInterval``, else 15s."""
     scrape = interval_ms(min_step or DEFAULT_SCRAPE) or 0
