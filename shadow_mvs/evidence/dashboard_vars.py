@@ -113,6 +113,7 @@ class Resolved:
     value: str | tuple[str, ...]
     query: str = ""  # the query as sent, variables filled
     found: tuple[str, ...] = ()  # what the datasource answered, before the regex
+    error: str = ""  # why the query or its regex could not run (a 4xx, a bad regex)
 
     @property
     def is_all(self) -> bool:

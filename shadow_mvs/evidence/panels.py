@@ -157,15 +157,19 @@ class DashboardRender:
         if call is None:
             return dv.Resolved(variable, (), dv.select(variable, []), query)
         url = call.url(uid)
-        data = self.cache.get(url)
-        if data is None:
-            data = self._resource(url)
-            if data:
-                self.cache[url] = data
-        found = dv.found_values(call, data)
         regex = dv.interpolate(variable.regex, self.variables, formatter=_regex_var).text
-        options = dv.make_options(found, regex, variable.sort)
         shown = dv.Variable(**{**variable.__dict__, "regex": regex})
+        found: list[str] = []
+        try:
+            data = self.cache.get(url)
+            if data is None:
+                data = self._resource(url)
+                if data:
+                    self.cache[url] = data
+            found = dv.found_values(call, data)
+            options = dv.make_options(found, regex, variable.sort)
+        except dv.VariableError as exc:  # the frontend shows no option, and says why
+            return dv.Resolved(shown, (), dv.select(variable, []), query, tuple(found), str(exc))
         return dv.Resolved(shown, tuple(options), dv.select(variable, options), query, tuple(found))
 
     def _resource(self, url: str) -> Any:
@@ -276,12 +280,8 @@ def render_panels(
             retryable=False,
         )
     render = DashboardRender(dashboard, grafana, now_ms, cache)
-    try:
-        variables = render.resolve(ds_uid)
-    except dv.VariableError as exc:
-        raise CheckFailed(str(exc), cause="variable_no_options", retryable=False) from exc
-    targets = render.targets(ds_uid)
-    for target in targets:
+    # Bindings first: they need no request, and a variable bound elsewhere cannot resolve.
+    for target in render.targets(ds_uid):
         if any(uid != ds_uid for uid in target.datasource_uids):
             raise CheckFailed(
                 f"panel {target.panel!r} uses datasource "
@@ -289,6 +289,17 @@ def render_panels(
                 cause="panel_datasource",
                 retryable=False,
             )
+    for variable in dv.variables_of(dashboard):
+        if variable.type == "query" and variable.datasource_uid not in (None, ds_uid):
+            raise CheckFailed(
+                f"dashboard variable ${variable.name} uses datasource "
+                f"{variable.datasource_uid!r}, not the provisioned uid {ds_uid}",
+                cause="panel_datasource",
+                retryable=False,
+            )
+    variables = render.resolve(ds_uid)
+    targets = render.targets(ds_uid)
+    for target in targets:
         if target.undefined:
             raise CheckFailed(
                 "",
@@ -301,7 +312,7 @@ def render_panels(
         if resolved.variable.type == "query" and not resolved.options:
             user = next((t for t in targets if name in t.uses), None)
             found = ", ".join(resolved.found[:5])
-            reason = (
+            reason = resolved.error or (
                 f"regex {resolved.variable.regex} keeps none of [{found}]"
                 if resolved.found
                 else "the datasource has no values for it"

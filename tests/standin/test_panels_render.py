@@ -74,6 +74,14 @@ DASHBOARDS = [
         panel("Up by host", 'up{job="prometheus", instance="$instance"}'),
     ),
     dashboard("empty", [JOB], panel("Nothing", 'no_such_metric_at_all{job="$job"}')),
+    dashboard(
+        "rejected", [query_var("job", "label_values(up{, job)")], panel("Up", 'up{job="$job"}')
+    ),
+    dashboard(
+        "variable-elsewhere",
+        [query_var("job", "label_values(up, job)", datasource={"uid": "other"})],
+        panel("Up", 'up{job="$job"}'),
+    ),
 ]
 
 
@@ -176,3 +184,20 @@ def test_an_empty_panel_without_a_variable_to_blame_keeps_waiting(grafana: Grafa
     assert caught.value.retryable
     assert caught.value.cause == "panel_empty"
     assert 'no_such_metric_at_all{job="prometheus"}' in caught.value.message
+
+
+def test_a_variable_query_prometheus_refuses_is_named_with_its_error(
+    grafana: GrafanaClient,
+) -> None:
+    message = failure(grafana, "rejected")
+    assert (
+        "dashboard variable $job resolves to no option (label_values(up{, job): HTTP 400" in message
+    )
+    assert "parse error" in message
+
+
+def test_a_variable_bound_to_another_datasource_is_named_before_any_request(
+    grafana: GrafanaClient,
+) -> None:
+    message = failure(grafana, "variable-elsewhere")
+    assert "dashboard variable $job uses datasource 'other'" in message
