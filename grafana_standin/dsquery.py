@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shadow_mvs.evidence.grafana_rules.datasources import Datasource
+from shadow_mvs.evidence.grafana_rules.macros import backend_interpolate
 
 from .prometheus import PrometheusClient, PrometheusError
 
@@ -91,22 +92,6 @@ def step_ms(query: dict[str, Any], datasource: Datasource, span_ms: int) -> int:
     calculated_ms = minimum if calculated < minimum else _round_interval(calculated)
     safe_ms = _round_interval(span_ms / SAFE_RESOLUTION)
     return max(calculated_ms, safe_ms, 1)
-
-
-def _apply_macros(expr: str, step: int, span_ms: int, scrape_ms: int) -> str:
-    rate_interval = max(step + scrape_ms, 4 * scrape_ms)
-    macros = {
-        "$__rate_interval_ms": str(rate_interval),
-        "$__rate_interval": format_duration(rate_interval),
-        "$__interval_ms": str(step),
-        "$__interval": format_duration(step),
-        "$__range_ms": str(span_ms),
-        "$__range_s": str(span_ms // 1000),
-        "$__range": f"{span_ms // 1000}s",
-    }
-    for name, value in macros.items():
-        expr = expr.replace("${" + name[1:] + "}", value).replace(name, value)
-    return expr
 
 
 def display_name(labels: dict[str, str], legend_format: str, expr: str) -> str:
@@ -246,10 +231,13 @@ def run_query(
     ref_id = str(query.get("refId") or "A")
     span = max(to_ms - from_ms, 0)
     step = step_ms(query, datasource, span)
-    scrape = (
-        duration_ms(str(datasource.json_data.get("timeInterval") or "")) or DEFAULT_MIN_INTERVAL_MS
-    )
-    expr = _apply_macros(str(query.get("expr") or ""), step, span, scrape)
+    # promlib: the rate interval adds the request's intervalMs (backend default 1000) to the
+    # query's min step, else the datasource's timeInterval (macros.py cites the source).
+    min_step = str(query.get("interval") or "")
+    if min_step.startswith("$") or not min_step:
+        min_step = str(datasource.json_data.get("timeInterval") or "")
+    request_interval = int(query.get("intervalMs") or 1000)
+    expr = backend_interpolate(str(query.get("expr") or ""), request_interval, step, span, min_step)
     if not expr:
         return {"error": "query expression is empty", "errorSource": "downstream", "status": 400}
     window = (from_ms - from_ms % step, to_ms - to_ms % step, step)

@@ -17,6 +17,13 @@ from shadow_mvs.evidence.grafana_rules.datasources import Datasource
 
 HEALTH_OK = "Successfully queried the Prometheus API."
 HEALTH_ERROR_SUFFIX = " - There was an error returned querying the Prometheus API."
+# pkg/promlib/client/client.go endpointsSupportOnlyGet: resource calls that always use GET.
+GET_ONLY_ENDPOINTS = (
+    "api/v1/label/", "api/v1/metadata", "api/v1/targets", "api/v1/rules", "api/v1/alerts",
+    "api/v1/targets/metadata", "api/v1/alertmanagers", "api/v1/status/config",
+    "api/v1/status/flags", "api/v1/status/runtimeinfo", "api/v1/status/buildinfo",
+    "api/v1/status/tsdb", "api/v1/status/walreplay", "api/v1/notifications",
+)  # fmt: skip
 
 
 class PrometheusError(Exception):
@@ -128,6 +135,43 @@ class PrometheusClient:
         if answer.get("status") != "success":
             raise PrometheusError(_api_error(body) or "unknown error from Prometheus")
         return answer.get("data")
+
+    def forward(
+        self, method: str, api_path: str, raw_query: str, body: bytes
+    ) -> tuple[int, str, bytes]:
+        """promlib's resource call (``pkg/promlib/client/client.go`` ``QueryResource``):
+        Prometheus's own status, content type and body, passed through unchanged. GET when
+        the datasource says GET or the endpoint only supports GET (label values, metadata,
+        rules …); a POST answered 400/405 is retried as GET with the form in the query.
+        Transport failures raise PrometheusError."""
+        get_only = self.method == "GET" or api_path.lstrip("/").startswith(GET_ONLY_ENDPOINTS)
+        if method == "POST" and not get_only:
+            status, content_type, answer = self._raw("POST", api_path, raw_query, body)
+            if status not in (400, 405):
+                return status, content_type, answer
+        merged = "&".join(part for part in (raw_query, body.decode("latin-1")) if part)
+        return self._raw("GET", api_path, merged, b"")
+
+    def _raw(self, method: str, api_path: str, query: str, body: bytes) -> tuple[int, str, bytes]:
+        url = f"{self.base_url}/{api_path.lstrip('/')}"
+        headers = dict(self.headers)
+        if method == "POST":
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(
+            f"{url}?{query}" if query else url,
+            data=body if method == "POST" else None,
+            headers=headers,
+            method=method,
+        )
+        try:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout_s, context=self.context
+            ) as response:
+                return response.status, response.headers.get("Content-Type", ""), response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise PrometheusError(_go_style_cause(method, url, exc)) from exc
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """Grafana's Prometheus ``CheckHealth``: an instant ``1+1``, then buildinfo details."""

@@ -24,7 +24,7 @@ from shadow_mvs.evidence.grafana_rules.slug import uid_problem
 from . import COMMIT, VERSION, operator_api
 from .auth import Authenticator, AuthFailure, Identity
 from .dsquery import BadRequest, now_ms, parse_time_ms, run_query
-from .prometheus import PrometheusClient
+from .prometheus import PrometheusClient, PrometheusError
 from .settings import Settings
 
 JSON = "application/json"
@@ -36,6 +36,7 @@ TOO_MANY_HITS = (
 _DATASOURCE_UID = re.compile(r"^/api/datasources/uid/([^/]+)$")
 _DATASOURCE_HEALTH = re.compile(r"^/api/datasources/uid/([^/]+)/health$")
 _DASHBOARD_UID = re.compile(r"^/api/dashboards/uid/([^/]+)$")
+_DATASOURCE_RESOURCE = re.compile(r"^/api/datasources/uid/([^/]+)/resources/(.*)$")
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,10 @@ class StandinHandler(BaseHTTPRequestHandler):
             raise self._datasource_health(urllib.parse.unquote(match.group(1)))
         if method == "POST" and path == "/api/ds/query":
             raise self._ds_query(body)
+        if (match := _DATASOURCE_RESOURCE.match(path)) and method in ("GET", "POST"):
+            uid, resource = urllib.parse.unquote(match.group(1)), match.group(2)
+            self._datasource_resource(uid, resource, body)
+            return
         if method not in ("GET", "HEAD"):
             raise Reply(405, {"message": "Method not allowed: this Grafana stand-in is read-only"})
         # Operators' tools (grafana-client): frontend settings, folders, org, user, by name.
@@ -213,6 +218,28 @@ class StandinHandler(BaseHTTPRequestHandler):
         client = PrometheusClient(datasource, self.server.state.settings.dataproxy_timeout_s)
         status, result = client.health()
         return Reply(status, result)
+
+    def _datasource_resource(self, uid: str, resource: str, body: bytes) -> None:
+        """``/api/datasources/uid/:uid/resources/*`` (pkg/api/datasources.go
+        ``CallDatasourceResourceWithUID``, pkg/api/plugin_resource.go): the Prometheus plugin
+        forwards the path and query to its server and Grafana passes the answer through —
+        status, Content-Type and body as Prometheus sent them. Needs ``datasources:query``."""
+        if uid_problem(uid):
+            raise Reply(400, {"message": "UID is invalid"})
+        datasource = self.server.state.datasource(uid)
+        if datasource is None:  # JsonApiErr with an error: the body carries a traceID
+            raise Reply(500, {"message": "Unable to load datasource meta data", "traceID": ""})
+        if datasource.type != "prometheus":
+            raise Reply(404, {"message": "Not found", "traceID": ""})
+        client = PrometheusClient(datasource, self.server.state.settings.dataproxy_timeout_s)
+        query = urllib.parse.urlsplit(self.path).query
+        try:
+            status, content_type, answer = client.forward(self.command, resource, query, body)
+        except PrometheusError as exc:
+            log("plugin.prometheus", "error", "Failed to call resource", error=str(exc))
+            raise Reply(500, {"message": "Failed to call resource", "traceID": ""}) from exc
+        # flushStream: a plugin answer without Content-Type goes out as application/json.
+        self._send(status, answer, content_type or JSON)
 
     def _search(self, params: dict[str, list[str]]) -> Reply:
         def first(name: str, default: str = "") -> str:

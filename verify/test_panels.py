@@ -1,12 +1,16 @@
-"""F-FAIL-PANELS → G-9: every panel of the provisioned dashboard, with $mode/$exchange
-filled from the run, uses the provisioned datasource uid and returns data both from
-Prometheus directly and through Grafana's POST /api/ds/query (runbook F-4 "panels empty")."""
+"""F-FAIL-PANELS → G-9: the provisioned dashboard as Grafana's frontend renders it (runbook
+F-4 "panels empty"). Its own template variables are resolved through its datasource
+(label_values/query_result via the datasource resource API, regex, sort, saved current or
+first option, All, multi), every panel query is interpolated as Grafana's Prometheus
+datasource does and run through Grafana's POST /api/ds/query over the dashboard's default
+time range. The contract's variable values are expectations (the run's mode among $mode's
+options), not input. Semantics and sources: shadow_mvs/evidence/dashboard_vars.py."""
 
-from prometheus_api_client import PrometheusConnect
+import time
 
 from shadow_mvs.core.contract import Contract
-from shadow_mvs.core.run import CheckContext, CheckFailed
-from shadow_mvs.evidence.panels import leftover_inputs, panel_queries
+from shadow_mvs.core.run import CheckContext
+from shadow_mvs.evidence.panels import DashboardRender, RenderedTarget, render_panels
 from shadow_mvs.plugin.clients import GrafanaClient
 from shadow_mvs.plugin.stack import Stack
 
@@ -17,74 +21,26 @@ def test_every_panel_returns_data(
     shadow_mvs_check: CheckContext,
     shadow_mvs_stack: Stack,
     shadow_mvs_grafana: GrafanaClient,
-    shadow_mvs_prometheus: PrometheusConnect,
     shadow_mvs_contract: Contract,
     shadow_mvs_mode: str,
 ) -> None:
     ds_uid = shadow_mvs_contract.datasource["uid"]
-    variables = {**shadow_mvs_contract.variables, "mode": shadow_mvs_mode}
+    dashboard_uid = shadow_mvs_contract.dashboard["uid"]
+    expected = {**shadow_mvs_contract.variables, "mode": shadow_mvs_mode}
+    cache: dict[str, object] = {}  # variable options and the datasource interval, per run
 
-    def probe() -> tuple[int, int]:
-        path = f"/api/dashboards/uid/{shadow_mvs_contract.dashboard['uid']}"
-        dashboard = shadow_mvs_grafana.get_json(path)["dashboard"]
-        if leftovers := leftover_inputs(dashboard):
-            raise CheckFailed(
-                f"dashboard keeps import leftovers: {leftovers}",
-                cause="panel_datasource",
-                retryable=False,
-            )
-        queries = panel_queries(dashboard, variables)
-        for query in queries:
-            if any(uid != ds_uid for uid in query.datasource_uids):
-                raise CheckFailed(
-                    f"panel {query.panel!r} uses datasource "
-                    f"{query.datasource_uids}, not the provisioned uid {ds_uid}",
-                    cause="panel_datasource",
-                    retryable=False,
-                )
-        for query in queries:
-            if not shadow_mvs_prometheus.custom_query(query.expr):
-                raise CheckFailed(
-                    f"panel {query.panel!r} ({query.ref_id}) empty in Prometheus: {query.expr}",
-                    cause="panel_empty",
-                )
-        body = {
-            "from": "now-15m",
-            "to": "now",
-            "queries": [
-                {
-                    "refId": f"{q.ref_id}{i}",
-                    "datasource": {"type": "prometheus", "uid": ds_uid},
-                    "expr": q.expr,
-                    "instant": True,
-                    "range": False,
-                }
-                for i, q in enumerate(queries)
-            ],
-        }
-        response = shadow_mvs_grafana.post_json("/api/ds/query", body)
-        results = response.json().get("results", {})
-        for i, query in enumerate(queries):
-            result = results.get(f"{query.ref_id}{i}", {})
-            if result.get("error") or response.status_code != 200:
-                raise CheckFailed(
-                    f"panel {query.panel!r} via Grafana /api/ds/query: "
-                    f"{result.get('error') or f'HTTP {response.status_code}'}",
-                    cause="panel_empty",
-                )
-            frames = result.get("frames", [])
-            if not any(any(column for column in f["data"]["values"]) for f in frames):
-                raise CheckFailed(
-                    f"panel {query.panel!r} ({query.ref_id}) has no data through "
-                    f"Grafana datasource {ds_uid}",
-                    cause="panel_empty",
-                )
-        return len({q.panel for q in queries}), len(queries)
+    def probe() -> tuple[DashboardRender, list[RenderedTarget]]:
+        return render_panels(
+            shadow_mvs_grafana, dashboard_uid, ds_uid, expected, cache, int(time.time() * 1000)
+        )
 
-    panels, count = shadow_mvs_check.poll(probe)
+    render, targets = shadow_mvs_check.poll(probe)
+    shown = " ".join(f"{name}={v.shown()}" for name, v in render.variables.items())
+    panels = len({t.panel for t in targets})
     shadow_mvs_check.passed(
-        f"{panels} panels, {count} queries with data via Prometheus and Grafana"
+        f"{panels} panels, {len(targets)} queries with data through Grafana ({shown})"
     )
     shadow_mvs_check.evidence(
-        "panels", f"panels={panels} queries={count} datasource={ds_uid} mode={shadow_mvs_mode}"
+        "panels",
+        f"panels={panels} queries={len(targets)} datasource={ds_uid} {shown}".rstrip(),
     )
