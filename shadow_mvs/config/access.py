@@ -390,6 +390,32 @@ def tls_problem(error: BaseException) -> str | None:
     return None
 
 
+# A TLS 1.3 server that wants a client certificate finishes the handshake, then sends its
+# "certificate required" alert and hangs up; whether the alert or the hang-up reaches the
+# client first is a race, so the hang-up is named too when no client certificate is set.
+_HUNG_UP = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_HUNG_UP_WORDS = ("Connection aborted", "Transport endpoint is not connected")
+
+
+def hung_up_after_handshake(error: BaseException, url: str, tls: TLS) -> str | None:
+    """The words for an https server that closed the connection before answering while no
+    client certificate is configured: most often a server that requires one."""
+    if not url.startswith("https://") or tls.cert_file:
+        return None
+    chain: BaseException | None = error
+    depth = 0
+    while chain is not None and depth < 8:
+        if isinstance(chain, _HUNG_UP) or any(w in str(chain) for w in _HUNG_UP_WORDS):
+            return (
+                "server closed the connection right after the TLS handshake, before "
+                "answering: a server that requires a client certificate does this "
+                "(set the client cert and key)"
+            )
+        chain = chain.__cause__ or chain.__context__
+        depth += 1
+    return None
+
+
 def _chain_text(error: BaseException | None) -> list[str]:
     seen: list[str] = []
     depth = 0
@@ -503,7 +529,7 @@ class AccessTransport(httpx.BaseTransport):
             try:
                 response = transport.handle_request(request)
             except httpx.TransportError as error:
-                problem = tls_problem(error)
+                problem = tls_problem(error) or hung_up_after_handshake(error, shown, access.tls)
                 if problem:
                     raise tls_failure(access, shown, problem) from None
                 raise
@@ -583,7 +609,7 @@ class AccessAdapter(HTTPAdapter):
             problem = tls_problem(error) or str(error)
             raise tls_failure(self.access, url, problem) from None
         except requests.exceptions.ConnectionError as error:
-            named = tls_problem(error)
+            named = tls_problem(error) or hung_up_after_handshake(error, url, tls)
             if named:
                 raise tls_failure(self.access, url, named) from None
             raise

@@ -221,3 +221,16 @@ def test_tls_problems_are_named_in_operator_words(verify_message, named):
     )
     error.verify_message = verify_message
     assert named in (tls_problem(error) or "")
+
+
+def test_a_hang_up_after_the_handshake_is_named_only_without_a_client_certificate():
+    from shadow_mvs.config.access import TLS, hung_up_after_handshake
+
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    assert "requires a client certificate" in (
+        hung_up_after_handshake(reset, "https://prom:9092", TLS()) or ""
+    )
+    assert hung_up_after_handshake(reset, "http://prom:9092", TLS()) is None
+    with_cert = TLS(cert_file="/c.pem", key_file="/k.pem")
+    assert hung_up_after_handshake(reset, "https://prom:9092", with_cert) is None
+    assert hung_up_after_handshake(ValueError("other"), "https://prom:9092", TLS()) is None
