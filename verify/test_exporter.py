@@ -29,7 +29,9 @@ def test_exporter_serves_contract_families(
         response = shadow_mvs_http.get(url)
         response.raise_for_status()
         try:
-            report = inspect_exposition(response.text, shadow_mvs_contract)
+            report = inspect_exposition(
+                response.text, shadow_mvs_contract, response.headers.get("content-type", "")
+            )
         except ValueError as error:
             raise CheckFailed(
                 f"{type(error).__name__}: {error}", cause="not_exposition", facts={"url": url}
