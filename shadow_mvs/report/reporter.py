@@ -28,6 +28,7 @@ from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.contract_summary import contract_pointer
 from shadow_mvs.report.forensics import redact, write_bundle
+from shadow_mvs.report.report_files import note_problem, problems_of, write_problem
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
 from shadow_mvs.report.triage_view import (
     NextCommands,
@@ -244,8 +245,17 @@ class Reporter:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         if not self.run.passed and settings is not None:
             self.forensics_dir = forensics_root(self.config) / self.run_id
-            files = write_bundle(settings, self.forensics_dir, secrets_in_play(self.config))
-            self.forensics_files = [str(path) for path in files]
+            # The verdict never depends on its reports: a bundle that cannot be written is
+            # a WARN line (tried first, so no request is sent for a file that cannot be).
+            why = write_problem(self.forensics_dir / "probe")
+            try:
+                if why is None:
+                    files = write_bundle(settings, self.forensics_dir, secrets_in_play(self.config))
+                    self.forensics_files = [str(path) for path in files]
+            except OSError as error:
+                why = f"{error.filename or self.forensics_dir}: {error.strerror or error}"
+            if why is not None:
+                note_problem(self.config, f"reports|not written: {self.forensics_dir}/ ({why})")
         return (yield)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -259,15 +269,21 @@ class Reporter:
         if self.forensics_files is not None:
             note = f"INFO|forensics={self.forensics_dir}/ ({len(self.forensics_files)} files)"
             lines.insert(-2, note)
+        for problem in problems_of(self.config):  # reports that could not be written
+            lines.insert(-2, f"WARN|{problem}")
         for line in lines:
             terminalreporter.write_line(redact(line, secrets))
 
+    # optional: pytest-json-report declares it only while it writes a report
+    @pytest.hookimpl(optionalhook=True)
     def pytest_json_runtest_metadata(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> dict[str, Any]:
         name = check_name(item)
         return self.run.records[name].as_metadata() if name else {}
 
+    # optional: pytest-json-report declares it only while it writes a report
+    @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
