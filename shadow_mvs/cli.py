@@ -26,7 +26,14 @@ from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_lines, node_lines
 from shadow_mvs.report.forensics import redact
 from shadow_mvs.report.reporter import settings_secrets
 from shadow_mvs.report.triage_view import commands_in_use, node_view
-from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
+from shadow_mvs.stack.bringup import (
+    StackStartError,
+    compose_error_line,
+    port_in_use,
+    preflight,
+    unpullable_images,
+    wait_answering,
+)
 from shadow_mvs.stack.compose import (
     DOWN_ARGS,
     UP_ARGS,
@@ -90,7 +97,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     result = compose.run(compose.up_command(), check=False)
     if result.returncode != 0:
-        print(result.stderr.strip() or result.stdout.strip(), file=sys.stderr)
+        output = result.stdout + result.stderr
+        why = unpullable_images(compose, output) or compose_error_line(output)
+        print(f"shadow-mvs: {why}", file=sys.stderr)
         return EXIT_USAGE
     # The verify that follows treats this stack as external (short grace on "connection
     # refused"), so `up` returns only once every endpoint answers.

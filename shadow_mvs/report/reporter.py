@@ -29,7 +29,7 @@ from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.contract_summary import contract_pointer
 from shadow_mvs.report.forensics import redact, write_bundle
 from shadow_mvs.report.report_files import note_problem, problems_of, write_problem
-from shadow_mvs.report.session import SETTINGS_KEY, check_name, verify_run
+from shadow_mvs.report.session import NO_VERDICT_KEY, SETTINGS_KEY, check_name, verify_run
 from shadow_mvs.report.triage_view import (
     NextCommands,
     TriageView,
@@ -68,6 +68,16 @@ def block_order(run: VerifyRun) -> list[CheckRecord]:
 def result_line(run: VerifyRun) -> str:
     note = f" ({run.selection_note})" if run.selection_note else ""
     return f"RESULT={'PASS' if run.passed else 'FAIL'}{note}"
+
+
+def no_verdict_lines(reason: str) -> list[str]:
+    """A run that could not start its stack for a reason of the machine: exit 2, no RESULT
+    (the chain was never checked, so neither PASS nor FAIL is true)."""
+    return [
+        f"ERROR|stack|{reason}",
+        "INFO|no verdict: nothing was checked; exit 2 (the machine, not the observability chain)",
+        f"INFO|See Contract: {contract_pointer()}",
+    ]
 
 
 def triage_lines(view: TriageView) -> list[str]:
@@ -261,6 +271,11 @@ class Reporter:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
         secrets = secrets_in_play(self.config)
+        no_verdict = self.config.stash.get(NO_VERDICT_KEY, None)
+        if no_verdict is not None:  # nothing was checked: no check lines, no RESULT
+            for line in no_verdict_lines(no_verdict):
+                terminalreporter.write_line(redact(line, secrets))
+            return
         commands = next_commands(self.config)
         lines = render(self.run, commands.compose_command, commands.urls)
         settings = self.config.stash.get(SETTINGS_KEY, None)
@@ -293,6 +308,10 @@ class Reporter:
             json_report["stack"]["access"] = settings.access.summary()
             json_report["stack"]["warnings"] = settings.access.warnings()
         json_report["run_id"] = self.run_id
+        no_verdict = self.config.stash.get(NO_VERDICT_KEY, None)
+        if no_verdict is not None:
+            json_report.update(result="NONE", result_line=None)
+            json_report["stack"]["start_error"] = no_verdict
         if self.forensics_files is not None:
             json_report["forensics"] = self.forensics_files
             json_report["forensics_dir"] = str(self.forensics_dir)

@@ -9,6 +9,9 @@ from shadow_mvs.core.run import VerifyRun
 
 RUN_KEY = pytest.StashKey[VerifyRun]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
+# Why the stack could not start for a reason of the machine (an image that cannot be
+# pulled): the session ends with exit 2 and no verdict (plugin/stack.py sets it).
+NO_VERDICT_KEY = pytest.StashKey[str]()
 
 
 def verify_run(config: pytest.Config) -> VerifyRun | None:
