@@ -99,6 +99,12 @@ _PROGRESS = re.compile(
     r"Building|Built|Creating|Created|Starting|Started|Recreate|Recreated|Running|Skipped)"
     r"\b\s*(?P<detail>.*)$"
 )
+# A build's base image that cannot be pulled (BuildKit's plain progress, compose 2.40):
+#   "#3 [exporter internal] load metadata for <image>" … "#3 ERROR: <reason>"
+_BUILD_METADATA = re.compile(
+    r"^#(?P<step>\d+) \[(?P<service>[\w.-]+) [^\]]*\] load metadata for (?P<image>\S+)"
+)
+_BUILD_ERROR = re.compile(r"^#(?P<step>\d+) ERROR: (?P<reason>.*)$")
 # The lines in which the daemon or compose itself says what went wrong, in their words.
 _ERROR_PREFIXES = ("Error response from daemon:", "Error:", "error:", "failed to solve:")
 
@@ -140,6 +146,19 @@ def failed_pulls(text: str) -> dict[str, str]:
     return failed
 
 
+def failed_base_images(text: str) -> dict[str, tuple[str, str]]:
+    """Service -> (base image, reason) for every build whose FROM image cannot be pulled."""
+    steps: dict[str, tuple[str, str]] = {}
+    failed: dict[str, tuple[str, str]] = {}
+    for line in compose_output(text).splitlines():
+        if metadata := _BUILD_METADATA.match(line.strip()):
+            steps[metadata["step"]] = (metadata["service"], metadata["image"])
+        elif (error := _BUILD_ERROR.match(line.strip())) and error["step"] in steps:
+            service, image = steps[error["step"]]
+            failed[service] = (image, error["reason"].strip())
+    return failed
+
+
 def service_images(compose: ComposeProject) -> dict[str, str]:
     """Service -> image, as compose resolves the files and variables (empty if it cannot)."""
     result = compose.run("config --format json", check=False)
@@ -163,17 +182,23 @@ def image_way_out(compose: ComposeProject) -> str:
 
 
 def unpullable_images(compose: ComposeProject, text: str) -> str | None:
-    """The sentence for a bring-up that failed because an image cannot be pulled: which
-    image, the daemon's reason, and the way out. None when no pull failed."""
+    """The sentence for a bring-up that failed because an image cannot be pulled (a
+    service's image, or the base image of a build): which image, the daemon's reason, and
+    the way out. None when no pull failed."""
     failed = failed_pulls(text)
-    if not failed:
+    bases = failed_base_images(text)
+    if not failed and not bases:
         return None
-    images = service_images(compose)
-    named = "; ".join(
+    images = service_images(compose) if failed else {}
+    named = [
         f"image {images.get(service, service)} (service {service}) cannot be pulled: {reason}"
         for service, reason in sorted(failed.items())
-    )
-    return f"{named}. {image_way_out(compose)}"
+    ]
+    named += [
+        f"base image {image} (build of service {service}) cannot be pulled: {reason}"
+        for service, (image, reason) in sorted(bases.items())
+    ]
+    return f"{'; '.join(named)}. {image_way_out(compose)}"
 
 
 def compose_logs(compose: ComposeProject, tail: int = 40) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from shadow_mvs.stack.bringup import (
     compose_error_detail,
     compose_error_line,
+    failed_base_images,
     failed_pulls,
     unpullable_images,
 )
@@ -52,3 +53,33 @@ def test_a_failed_pull_is_found_per_service():
 def test_no_pull_failure_is_no_image_sentence(tmp_path):
     compose = ComposeProject(offline=True, host_network=True, root=tmp_path)
     assert unpullable_images(compose, "Error response from daemon: Conflict.") is None
+
+
+BASE_REASON = (
+    'failed to do request: Head "https://registry.invalid/v2/shadow-mvs/base/manifests/0": '
+    "dial tcp: lookup registry.invalid on 10.255.255.53:53: no such host"
+)
+BUILD_FAILED = (
+    '#0 building with "default" instance using docker driver\n\n'
+    "#3 [exporter internal] load metadata for registry.invalid/shadow-mvs/base:0\n"
+    f"#3 ERROR: {BASE_REASON}\n"
+    "------\n"
+    " > [exporter internal] load metadata for registry.invalid/shadow-mvs/base:0:\n"
+    "------\n"
+    "failed to solve: rpc error: code = Unknown desc = failed to solve with frontend "
+    f"dockerfile.v0: failed to create LLB definition: {BASE_REASON}\n"
+)
+
+
+def test_a_build_whose_base_image_cannot_be_pulled_names_it(tmp_path):
+    assert failed_base_images(BUILD_FAILED) == {
+        "exporter": ("registry.invalid/shadow-mvs/base:0", BASE_REASON)
+    }
+    assert compose_error_detail(BUILD_FAILED).startswith("failed to solve: rpc error")
+    compose = ComposeProject(offline=True, host_network=True, root=tmp_path)
+    sentence = unpullable_images(compose, BUILD_FAILED)
+    assert sentence is not None
+    assert sentence.startswith(
+        "base image registry.invalid/shadow-mvs/base:0 (build of service exporter) "
+        f"cannot be pulled: {BASE_REASON}. Offline mode pulls nothing"
+    )
