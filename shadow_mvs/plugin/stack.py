@@ -106,14 +106,15 @@ def shadow_mvs_stack(
     # up, so a healthy cold run barely waits for it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         checked = pool.submit(_timed_preflight, compose)
-        preflight(shadow_mvs_settings)
-        _say(
-            pytestconfig,
-            f"INFO|stack={shadow_mvs_settings.stack_label} up: {compose.base_command(True)} "
-            f"{compose.up_command()}",
-        )
         started = time.monotonic()
         try:
+            preflight(shadow_mvs_settings)
+            _say(
+                pytestconfig,
+                f"INFO|stack={shadow_mvs_settings.stack_label} up: "
+                f"{compose.base_command(True)} {compose.up_command()}",
+            )
+            started = time.monotonic()
             services = _bring_up(
                 compose,
                 docker_compose_command,
@@ -123,8 +124,8 @@ def shadow_mvs_stack(
                 docker_cleanup,
             )
         except EnvironmentProblem as problem:
-            # An image that cannot be pulled says nothing about the chain being verified:
-            # exit 2 (as `shadow-mvs up` does), never a component's FAIL.
+            # An image that cannot be pulled or is not built says nothing about the chain
+            # being verified: exit 2 (as `shadow-mvs up` does), never a component's FAIL.
             pytestconfig.stash[NO_VERDICT_KEY] = str(problem)
             pytest.exit(
                 "shadow-mvs: no verdict, the stack cannot start (ERROR|stack says why)",

@@ -22,6 +22,7 @@ from shadow_mvs.stack.compose import (
     ComposeProject,
     EnvironmentProblem,
     compose_project,
+    offline_image,
     offline_image_present,
     require_docker,
 )
@@ -54,9 +55,10 @@ def preflight(settings: Settings) -> None:
     except EnvironmentProblem as problem:
         raise StackStartError("prometheus", str(problem)) from None
     if settings.offline and not offline_image_present():
-        raise StackStartError(
-            "prometheus",
-            "offline image missing: run bash compose/images/build-offline-images.sh",
+        # The machine, not a component: the caller ends the run without a verdict.
+        raise EnvironmentProblem(
+            f"offline image {offline_image()} is not on this machine (`docker image inspect` "
+            "finds none): build it with bash compose/images/build-offline-images.sh"
         )
     if grafana_credentials(env_file_path()) is None:
         raise StackStartError(

@@ -100,6 +100,20 @@ def test_an_image_that_cannot_be_pulled_is_named_with_the_way_out(tmp_path):
     assert project_containers() == ""
 
 
+def test_a_missing_offline_image_is_no_verdict_with_how_to_build_it(tmp_path):
+    report_file = tmp_path / "verify.json"
+    absent = "registry.invalid/shadow-mvs/obs-base:absent"
+    code, output = run_compose_verify(report_file, {"OFFLINE_IMAGE": absent})
+    assert code == 2, output
+    assert (
+        f"ERROR|stack|offline image {absent} is not on this machine (`docker image inspect` "
+        "finds none): build it with bash compose/images/build-offline-images.sh"
+    ) in output
+    assert "FAIL|" not in output
+    assert "RESULT=" not in output
+    assert "Traceback" not in output
+
+
 def test_unreachable_docker_daemon_is_one_clear_line(tmp_path):
     report_file = tmp_path / "verify.json"
     code, output = run_compose_verify(report_file, {"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
