@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -151,9 +152,17 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument(
         "--run-id",
         default=None,
-        help="ledger run_id (default: MODE-EXCHANGE-seedSEED-<UTC start time>)",
+        help="ledger run_id (default: MODE-EXCHANGE-seedSEED-<UTC start, microseconds>-<random>)",
     )
     return parser
+
+
+def default_run_id(mode: str, exchange: str, seed: int) -> str:
+    """MODE-EXCHANGE-seedSEED-<UTC start to the microsecond>-<random>: two starts in the
+    same instant (restarts, parallel runs on one ledger) still get distinct run ids, and
+    so distinct intent and client order ids, which derive from it."""
+    started = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{mode}-{exchange}-seed{seed}-{started}-{secrets.token_hex(4)}"
 
 
 def fail(message: str, code: int) -> int:
@@ -179,8 +188,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     host, port = args.listen
-    started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_id = args.run_id or f"{args.mode}-{args.exchange}-seed{args.seed}-{started}"
+    run_id = args.run_id or default_run_id(args.mode, args.exchange, args.seed)
     try:
         ledger = Ledger(args.ledger)
     except OSError as exc:
@@ -196,7 +204,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         server = make_server(host, port, pipeline, build_registry(pipeline))
     except OSError as exc:
-        ledger.close()
+        close_ledger(ledger)
         return fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
 
     log.info(
@@ -253,6 +261,18 @@ def serve(server: ExporterServer, pipeline: Pipeline, ledger: Ledger, tick_s: fl
     pipeline.set_run_state("stopped")
     server.shutdown()
     server.server_close()
-    ledger.close()
+    if not close_ledger(ledger):
+        return 1
     log.info("stopped; ledger flushed to %s", ledger.path)
     return 1 if ledger_failed.is_set() else 0
+
+
+def close_ledger(ledger: Ledger) -> bool:
+    """fsync and close; a failure (a full disk, an I/O error) is one log line, not a
+    traceback, and the exit code says the ledger may be incomplete."""
+    try:
+        ledger.close()
+    except OSError as exc:
+        log.error("ledger %s: flush on close failed: %s", ledger.path, exc.strerror or exc)
+        return False
+    return True

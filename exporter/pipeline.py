@@ -151,17 +151,21 @@ class Pipeline:
 
     def snapshot(self) -> dict[str, Any]:
         """Counters and fees next to the ledger's own per-stage counts and summed fees,
-        read in one critical section (the reconciliation of runbook R-5)."""
+        read in one critical section (the reconciliation of runbook R-5), and any line of
+        the ledger that is not a record."""
         with self._lock:
-            ledger_counts, ledger_lines, ledger_fees = self._ledger.audit()
+            audit = self._ledger.audit()
             return {
                 "mode": self.mode,
                 "exchange": self.exchange,
                 "run_id": self.run_id,
                 "profile": self.profile.name,
                 "counters": dict(self._events),
-                "ledger_counts": {stage: ledger_counts.get(stage, 0) for stage in STAGES},
-                "ledger_lines": ledger_lines,
+                "ledger_counts": {stage: audit.counts.get(stage, 0) for stage in STAGES},
+                "ledger_lines": audit.lines,
                 "fees": round(self._fees, 6),
-                "ledger_fees": round(ledger_fees, 6),
+                "ledger_fees": round(audit.fees, 6),
+                # Lines of the whole file (any run) that are not JSON records.
+                "ledger_unparseable": audit.unparseable,
+                "ledger_first_unparseable": audit.first_unparseable,
             }

@@ -117,6 +117,13 @@ class TickOutcome:
     feed_gaps: tuple[str, ...]
 
 
+def make_intent_id(run_id: str, tick: int, n: int) -> str:
+    """Unique across runs, not only within one: a short digest of the run id in front of
+    the tick and the signal's number (runs sharing a ledger never share an intent id)."""
+    run_tag = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"i-{run_tag}-{tick:08d}-{n}"
+
+
 def client_order_id(run_id: str, intent_id: str) -> str:
     """Derived, never random: the same intent always maps to the same order id."""
     digest = hashlib.sha256(f"{run_id}|{intent_id}".encode()).hexdigest()
@@ -130,7 +137,7 @@ def simulate_tick(seed: int, tick: int, run_id: str, profile: Profile = HEALTHY)
     signals = rng.choices(SIGNALS_PER_TICK, profile.signals_weights)[0]
     events: list[Event] = []
     for n in range(signals):
-        events.extend(_signal_lifecycle(rng, run_id, f"i-{tick:08d}-{n}", profile))
+        events.extend(_signal_lifecycle(rng, run_id, make_intent_id(run_id, tick, n), profile))
     feed_gaps = tuple(feed for feed in FEEDS if rng.random() < profile.feed_gap_rate)
     return TickOutcome(tick=tick, events=tuple(events), feed_gaps=feed_gaps)
 

@@ -28,7 +28,14 @@ from shadow_mvs.many import verify_many
 from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_facts, contract_lines, node_lines
 from shadow_mvs.report.formats import NAGIOS_SERVICE, NAGIOS_UNKNOWN
 from shadow_mvs.report.triage_view import commands_in_use, node_view
-from shadow_mvs.stack.bringup import StackStartError, port_in_use, preflight, wait_answering
+from shadow_mvs.stack.bringup import (
+    StackStartError,
+    compose_error_line,
+    port_in_use,
+    preflight,
+    unpullable_images,
+    wait_answering,
+)
 from shadow_mvs.stack.compose import (
     DOWN_ARGS,
     UP_ARGS,
@@ -134,7 +141,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     result = compose.run(compose.up_command(), check=False)
     if result.returncode != 0:
-        _say(settings, result.stderr.strip() or result.stdout.strip())
+        output = result.stdout + result.stderr
+        _say(settings, unpullable_images(compose, output) or compose_error_line(output))
         return EXIT_USAGE
     # The verify that follows treats this stack as external (short grace on "connection
     # refused"), so `up` returns only once every endpoint answers.

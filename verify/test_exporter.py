@@ -1,7 +1,8 @@
 """F-FAIL-EXPORTER → G-1: :9109/metrics answers and carries every contract family with its
 labels and allowed values, shadow_mvs_up is 1, no forbidden label, series within budget.
 Then the ledger reconciles with the counters (per stage, fills included, and the summed
-fill fees); a mismatch routes to the incident runbook R-5."""
+fill fees) and every line of it is a record; a mismatch or a corrupt line routes to the
+incident runbook R-5."""
 
 from typing import Any
 
@@ -29,7 +30,9 @@ def test_exporter_serves_contract_families(
         response = shadow_mvs_http.get(url)
         response.raise_for_status()
         try:
-            report = inspect_exposition(response.text, shadow_mvs_contract)
+            report = inspect_exposition(
+                response.text, shadow_mvs_contract, response.headers.get("content-type", "")
+            )
         except ValueError as error:
             raise CheckFailed(
                 f"{type(error).__name__}: {error}", cause="not_exposition", facts={"url": url}
@@ -49,6 +52,16 @@ def test_exporter_serves_contract_families(
         response = shadow_mvs_http.get(snapshot_url)
         response.raise_for_status()
         snapshot: dict[str, Any] = response.json()
+        # The audit reads the whole ledger: a line that is no record is named, whichever
+        # run wrote it (exporters before the whole-file audit have no such field).
+        if snapshot.get("ledger_unparseable"):
+            raise CheckFailed(
+                f"{snapshot['ledger_unparseable']} ledger line(s) are not JSON records, "
+                f"first {snapshot['ledger_first_unparseable']}",
+                cause="ledger_corrupt",
+                facts={"line": str(snapshot["ledger_first_unparseable"])},
+                retryable=False,
+            )
         diff = {
             stage: (n, snapshot["ledger_counts"].get(stage))
             for stage, n in snapshot["counters"].items()

@@ -1,10 +1,15 @@
-"""Contract checks on the exporter's text exposition, parsed by prometheus-client's parser."""
+"""Contract checks on the exporter's exposition, parsed by prometheus-client's parsers: the
+classic text format, or OpenMetrics when the exporter answered with that content type (its
+parser also insists on the closing ``# EOF``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from shadow_mvs.core.contract import Contract
@@ -22,9 +27,15 @@ def _family_key(name: str, kind: str) -> str:
     return f"{name}_total" if kind == "counter" and not name.endswith("_total") else name
 
 
-def inspect_exposition(text: str, contract: Contract) -> ExpositionReport:
-    """Every contract problem in one exposition; raises ValueError if it does not parse."""
-    families = {_family_key(f.name, f.type): f for f in text_string_to_metric_families(text)}
+OPENMETRICS_TYPE = "application/openmetrics-text"
+
+
+def inspect_exposition(text: str, contract: Contract, content_type: str = "") -> ExpositionReport:
+    """Every contract problem in one exposition; raises ValueError if it does not parse.
+    ``content_type`` (the response's header) picks the parser."""
+    is_openmetrics = content_type.split(";")[0].strip() == OPENMETRICS_TYPE
+    parse = openmetrics_families if is_openmetrics else text_string_to_metric_families
+    families = {_family_key(f.name, f.type): f for f in parse(text)}
     problems: list[str] = []
     series = 0
     forbidden = set(contract.forbidden_labels)

@@ -24,10 +24,18 @@ from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.evidence.grafana_preflight import grafana_findings
 from shadow_mvs.evidence.preflight import PREFLIGHT_ENV, Preflight, run_preflight
-from shadow_mvs.report.session import SETTINGS_KEY, verify_run
-from shadow_mvs.stack.bringup import StackStartError, compose_error_line, failing_check, preflight
-from shadow_mvs.stack.compose import DOWN_ARGS, ComposeProject, compose_project
+from shadow_mvs.report.session import NO_VERDICT_KEY, SETTINGS_KEY, verify_run
+from shadow_mvs.stack.bringup import (
+    StackStartError,
+    compose_error_line,
+    failing_check,
+    preflight,
+    unpullable_images,
+)
+from shadow_mvs.stack.compose import DOWN_ARGS, ComposeProject, EnvironmentProblem, compose_project
 from shadow_mvs.stack.services import ServiceWatch
+
+EXIT_USAGE = 2  # usage or environment problem: the same code as the shadow-mvs CLI
 
 
 @dataclass(frozen=True)
@@ -99,21 +107,31 @@ def shadow_mvs_stack(
     # up, so a healthy cold run barely waits for it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         checked = pool.submit(_timed_preflight, compose)
-        preflight(shadow_mvs_settings)
-        _say(
-            pytestconfig,
-            f"INFO|stack={shadow_mvs_settings.stack_label} up: {compose.base_command(True)} "
-            f"{compose.up_command()}",
-        )
         started = time.monotonic()
-        services = _bring_up(
-            compose,
-            docker_compose_command,
-            docker_compose_file,
-            docker_compose_project_name,
-            docker_setup,
-            docker_cleanup,
-        )
+        try:
+            preflight(shadow_mvs_settings)
+            _say(
+                pytestconfig,
+                f"INFO|stack={shadow_mvs_settings.stack_label} up: "
+                f"{compose.base_command(True)} {compose.up_command()}",
+            )
+            started = time.monotonic()
+            services = _bring_up(
+                compose,
+                docker_compose_command,
+                docker_compose_file,
+                docker_compose_project_name,
+                docker_setup,
+                docker_cleanup,
+            )
+        except EnvironmentProblem as problem:
+            # An image that cannot be pulled or is not built says nothing about the chain
+            # being verified: exit 2 (as `shadow-mvs up` does), never a component's FAIL.
+            pytestconfig.stash[NO_VERDICT_KEY] = str(problem)
+            pytest.exit(
+                "shadow-mvs: no verdict, the stack cannot start (ERROR|stack says why)",
+                returncode=EXIT_USAGE,
+            )
         up_done = time.monotonic()
         checked_files, preflight_s = checked.result()
         waited = time.monotonic() - up_done
@@ -167,6 +185,9 @@ def _bring_up(
         compose.run(DOWN_ARGS, check=False)
         if isinstance(error, Exception):
             text = str(error)
+            unpullable = unpullable_images(compose, text)
+            if unpullable is not None:  # the machine, not a component: no verdict
+                raise EnvironmentProblem(unpullable) from None
             raise StackStartError(failing_check(text), compose_error_line(text)) from None
         raise
     return services

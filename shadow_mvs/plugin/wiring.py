@@ -32,7 +32,7 @@ import pytest
 from shadow_mvs.config.settings import Settings, SettingsError, requested_format
 from shadow_mvs.core.contract import CHECKS_DIR, Contract, load_contract
 from shadow_mvs.core.run import CheckBlocked, CheckContext, CheckFailed, VerifyRun, describe
-from shadow_mvs.report import ci_reports, progress
+from shadow_mvs.report import ci_reports, progress, report_files
 from shadow_mvs.report.formats import (
     NAGIOS_SERVICE,
     NAGIOS_UNKNOWN,
@@ -130,6 +130,7 @@ def configure_verify(config: pytest.Config) -> str | None:
         external=settings.stack == "external",
     )
     config.pluginmanager.register(Reporter(config), "shadow-mvs-reporter")
+    asked_json, asked_junit = report_files.asked_for(config)  # before the defaults below
     # The JSON evidence file is on by default for verify runs (pytest-json-report).
     if not config.option.json_report:
         config.option.json_report = True
@@ -138,6 +139,10 @@ def configure_verify(config: pytest.Config) -> str | None:
     if config.option.json_report_indent is None:
         config.option.json_report_indent = 2
     ci_reports.configure(config)  # reports/junit.xml beside it; GitHub annotation + summary
+    try:  # a report that cannot be written never costs the verdict (report_files.py)
+        report_files.guard(config, asked_json, asked_junit)
+    except report_files.ReportPathError as error:
+        pytest.exit(f"shadow-mvs: {error}", returncode=EXIT_USAGE)
     # a line per waiting check while it polls
     progress.install(config, to_stderr=settings.output_format != TEXT)
     # Registered after the CI reports, so its unconfigure reads the finished junit.xml.

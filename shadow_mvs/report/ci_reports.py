@@ -31,6 +31,7 @@ from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.junit_file import CHECK_PROPERTY, XML_DECLARATION, CaseShape, rewrite
 from shadow_mvs.report.markdown import cell
+from shadow_mvs.report.report_files import note_problem
 from shadow_mvs.report.reporter import check_line, next_commands
 from shadow_mvs.report.session import SETTINGS_KEY, check_name, redactor, verify_run
 from shadow_mvs.report.triage_view import NextCommands, failure_view
@@ -245,6 +246,8 @@ class CiReports:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         return settings.stack_label if settings else "unknown"
 
+    # optional: pytest-json-report declares it only while it writes a report
+    @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
         """verify.json says which suite wrote it (the installed distribution's version). The
         ``check`` user property is JUnit's marker; verify.json has the record already."""
@@ -296,8 +299,12 @@ class CiReports:
             text = step_summary(
                 self.run, commands.compose_command, self.stack_label(), commands.urls
             )
-            with open(summary_file, "a", encoding="utf-8") as fh:
-                fh.write(redactor(self.config).text(text) + "\n")
+            try:
+                with open(summary_file, "a", encoding="utf-8") as fh:
+                    fh.write(redactor(self.config).text(text) + "\n")
+            except OSError as error:  # the verdict never depends on its reports
+                why = error.strerror or str(error)
+                note_problem(self.config, f"reports|not written: {summary_file} ({why})")
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -312,7 +319,8 @@ class CiReports:
         """junitxml wrote the file in its sessionfinish: shape it, and scrub it like every
         other report."""
         path = self.junit
-        if not self.finished or path is None or not path.is_file():
+        # No xmlpath: junitxml wrote nothing (none asked, or report_files turned it off).
+        if not self.finished or path is None or not config.option.xmlpath or not path.is_file():
             return
         run = self.run
         try:

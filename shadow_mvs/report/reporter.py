@@ -25,7 +25,8 @@ from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckRecord, VerifyRun
 from shadow_mvs.report.contract_summary import contract_pointer
 from shadow_mvs.report.forensics import write_bundle
-from shadow_mvs.report.session import SETTINGS_KEY, check_name, redactor, verify_run
+from shadow_mvs.report.report_files import note_problem, problems_of, write_problem
+from shadow_mvs.report.session import NO_VERDICT_KEY, SETTINGS_KEY, check_name, redactor, verify_run
 from shadow_mvs.report.triage_view import (
     NextCommands,
     TriageView,
@@ -64,6 +65,16 @@ def block_order(run: VerifyRun) -> list[CheckRecord]:
 def result_line(run: VerifyRun) -> str:
     note = f" ({run.selection_note})" if run.selection_note else ""
     return f"RESULT={'PASS' if run.passed else 'FAIL'}{note}"
+
+
+def no_verdict_lines(reason: str) -> list[str]:
+    """A run that could not start its stack for a reason of the machine: exit 2, no RESULT
+    (the chain was never checked, so neither PASS nor FAIL is true)."""
+    return [
+        f"ERROR|stack|{reason}",
+        "INFO|no verdict: nothing was checked; exit 2 (the machine, not the observability chain)",
+        f"INFO|See Contract: {contract_pointer()}",
+    ]
 
 
 def triage_lines(view: TriageView) -> list[str]:
@@ -212,12 +223,26 @@ class Reporter:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         if not self.run.passed and settings is not None:
             self.forensics_dir = forensics_root(self.config) / self.run_id
-            files = write_bundle(settings, self.forensics_dir, redactor(self.config))
-            self.forensics_files = [str(path) for path in files]
+            # The verdict never depends on its reports: a bundle that cannot be written is
+            # a WARN line (tried first, so no request is sent for a file that cannot be).
+            why = write_problem(self.forensics_dir / "probe")
+            try:
+                if why is None:
+                    files = write_bundle(settings, self.forensics_dir, redactor(self.config))
+                    self.forensics_files = [str(path) for path in files]
+            except OSError as error:
+                why = f"{error.filename or self.forensics_dir}: {error.strerror or error}"
+            if why is not None:
+                note_problem(self.config, f"reports|not written: {self.forensics_dir}/ ({why})")
         return (yield)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "Shadow-MVS verify")
+        no_verdict = self.config.stash.get(NO_VERDICT_KEY, None)
+        if no_verdict is not None:  # nothing was checked: no check lines, no RESULT
+            for line in no_verdict_lines(no_verdict):
+                terminalreporter.write_line(redactor(self.config).text(line))
+            return
         commands = next_commands(self.config)
         lines = render(self.run, commands.compose_command, commands.urls)
         settings = self.config.stash.get(SETTINGS_KEY, None)
@@ -226,15 +251,21 @@ class Reporter:
         if self.forensics_files is not None:
             note = f"INFO|forensics={self.forensics_dir}/ ({len(self.forensics_files)} files)"
             lines.insert(-2, note)
+        for problem in problems_of(self.config):  # reports that could not be written
+            lines.insert(-2, f"WARN|{problem}")
         for line in lines:
             terminalreporter.write_line(redactor(self.config).text(line))
 
+    # optional: pytest-json-report declares it only while it writes a report
+    @pytest.hookimpl(optionalhook=True)
     def pytest_json_runtest_metadata(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> dict[str, Any]:
         name = check_name(item)
         return self.run.records[name].as_metadata() if name else {}
 
+    # optional: pytest-json-report declares it only while it writes a report
+    @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
         settings = self.config.stash.get(SETTINGS_KEY, None)
         label = settings.stack_label if settings else "unknown"
@@ -244,6 +275,10 @@ class Reporter:
             json_report["stack"]["access"] = settings.access.summary()
             json_report["stack"]["warnings"] = settings.access.warnings()
         json_report["run_id"] = self.run_id
+        no_verdict = self.config.stash.get(NO_VERDICT_KEY, None)
+        if no_verdict is not None:
+            json_report.update(result="NONE", result_line=None)
+            json_report["stack"]["start_error"] = no_verdict
         if self.forensics_files is not None:
             json_report["forensics"] = self.forensics_files
             json_report["forensics_dir"] = str(self.forensics_dir)

@@ -26,6 +26,11 @@ def redactor(config: pytest.Config) -> Redactor:
     return found
 
 
+# Why the stack could not start for a reason of the machine (an image that cannot be
+# pulled): the session ends with exit 2 and no verdict (plugin/stack.py sets it).
+NO_VERDICT_KEY = pytest.StashKey[str]()
+
+
 def verify_run(config: pytest.Config) -> VerifyRun | None:
     return config.stash.get(RUN_KEY, None)
 

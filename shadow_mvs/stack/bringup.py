@@ -6,6 +6,8 @@ import it, never the reverse)."""
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
@@ -20,6 +22,7 @@ from shadow_mvs.stack.compose import (
     ComposeProject,
     EnvironmentProblem,
     compose_project,
+    offline_image,
     offline_image_present,
     require_docker,
 )
@@ -52,9 +55,10 @@ def preflight(settings: Settings) -> None:
     except EnvironmentProblem as problem:
         raise StackStartError("prometheus", str(problem)) from None
     if settings.offline and not offline_image_present():
-        raise StackStartError(
-            "prometheus",
-            "offline image missing: run bash compose/images/build-offline-images.sh",
+        # The machine, not a component: the caller ends the run without a verdict.
+        raise EnvironmentProblem(
+            f"offline image {offline_image()} is not on this machine (`docker image inspect` "
+            "finds none): build it with bash compose/images/build-offline-images.sh"
         )
     if grafana_credentials(env_file_path()) is None:
         raise StackStartError(
@@ -87,11 +91,116 @@ def failing_check(output: str) -> str:
     return "prometheus"  # compose itself failed: G-2 (compose not up / Docker not running)
 
 
+# pytest-docker wraps a failed command's output as: Command <cmd> returned <n>: """<output>""".
+_WRAPPED = re.compile(r'returned -?\d+: """(.*)"""\.?\s*$', re.DOTALL)
+# Compose v2's plain progress lines: "<service> <status> [<detail>]", e.g. (compose 2.40)
+#   " prometheus-local Pulling", " grafana Error Get "https://…/v2/": … no such host",
+#   " prometheus-local  Interrupted". A pull's failure is the service's "Error" line.
+_PROGRESS = re.compile(
+    r"^\s*(?P<service>[\w.-]+)\s+(?P<status>Pulling|Pulled|Interrupted|Waiting|Error|"
+    r"Building|Built|Creating|Created|Starting|Started|Recreate|Recreated|Running|Skipped)"
+    r"\b\s*(?P<detail>.*)$"
+)
+# A build's base image that cannot be pulled (BuildKit's plain progress, compose 2.40):
+#   "#3 [exporter internal] load metadata for <image>" … "#3 ERROR: <reason>"
+_BUILD_METADATA = re.compile(
+    r"^#(?P<step>\d+) \[(?P<service>[\w.-]+) [^\]]*\] load metadata for (?P<image>\S+)"
+)
+_BUILD_ERROR = re.compile(r"^#(?P<step>\d+) ERROR: (?P<reason>.*)$")
+# The lines in which the daemon or compose itself says what went wrong, in their words.
+_ERROR_PREFIXES = ("Error response from daemon:", "Error:", "error:", "failed to solve:")
+
+
+def compose_output(text: str) -> str:
+    """The output of a failed compose command, unwrapped from pytest-docker's exception."""
+    wrapped = _WRAPPED.search(text)
+    return wrapped.group(1) if wrapped else text
+
+
+def compose_error_detail(text: str) -> str:
+    """What compose or the daemon said went wrong: its error line (``Error response from
+    daemon: …``), else the last line that is not progress; never a stray ``.``."""
+    lines = [line.strip() for line in compose_output(text).splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(_ERROR_PREFIXES)]
+    if errors:
+        return errors[-1]
+    telling = [line for line in lines if not _PROGRESS.match(line) and line != "."]
+    return telling[-1] if telling else "no output"
+
+
 def compose_error_line(text: str) -> str:
-    """The most telling line of a failed compose command (its last non-empty line)."""
-    lines = [line.strip() for line in text.replace('"""', "\n").splitlines() if line.strip()]
-    detail = lines[-1] if lines else "no output"
-    return f"docker compose up failed: {detail}"
+    return f"docker compose up failed: {compose_error_detail(text)}"
+
+
+def failed_pulls(text: str) -> dict[str, str]:
+    """Service -> the daemon's reason, for every service whose image pull failed."""
+    pulling: set[str] = set()
+    failed: dict[str, str] = {}
+    for line in compose_output(text).splitlines():
+        progress = _PROGRESS.match(line)
+        if progress is None:
+            continue
+        service, status = progress["service"], progress["status"]
+        if status == "Pulling":
+            pulling.add(service)
+        elif status == "Error" and service in pulling:
+            failed[service] = progress["detail"].strip()
+    return failed
+
+
+def failed_base_images(text: str) -> dict[str, tuple[str, str]]:
+    """Service -> (base image, reason) for every build whose FROM image cannot be pulled."""
+    steps: dict[str, tuple[str, str]] = {}
+    failed: dict[str, tuple[str, str]] = {}
+    for line in compose_output(text).splitlines():
+        if metadata := _BUILD_METADATA.match(line.strip()):
+            steps[metadata["step"]] = (metadata["service"], metadata["image"])
+        elif (error := _BUILD_ERROR.match(line.strip())) and error["step"] in steps:
+            service, image = steps[error["step"]]
+            failed[service] = (image, error["reason"].strip())
+    return failed
+
+
+def service_images(compose: ComposeProject) -> dict[str, str]:
+    """Service -> image, as compose resolves the files and variables (empty if it cannot)."""
+    result = compose.run("config --format json", check=False)
+    try:
+        services = json.loads(result.stdout)["services"]
+        return {name: str(spec.get("image", name)) for name, spec in services.items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def image_way_out(compose: ComposeProject) -> str:
+    build = "bash compose/images/build-offline-images.sh"
+    if compose.offline:
+        return (
+            f"Offline mode pulls nothing: build the local images ({build}), or point the "
+            "image variable at one that `docker image ls` lists"
+        )
+    if offline_image_present():
+        return "No registry reachable? The offline images are built here: run with --offline"
+    return f"No registry reachable? Build the offline images ({build}), then run with --offline"
+
+
+def unpullable_images(compose: ComposeProject, text: str) -> str | None:
+    """The sentence for a bring-up that failed because an image cannot be pulled (a
+    service's image, or the base image of a build): which image, the daemon's reason, and
+    the way out. None when no pull failed."""
+    failed = failed_pulls(text)
+    bases = failed_base_images(text)
+    if not failed and not bases:
+        return None
+    images = service_images(compose) if failed else {}
+    named = [
+        f"image {images.get(service, service)} (service {service}) cannot be pulled: {reason}"
+        for service, reason in sorted(failed.items())
+    ]
+    named += [
+        f"base image {image} (build of service {service}) cannot be pulled: {reason}"
+        for service, (image, reason) in sorted(bases.items())
+    ]
+    return f"{'; '.join(named)}. {image_way_out(compose)}"
 
 
 def compose_logs(compose: ComposeProject, tail: int = 40) -> str:

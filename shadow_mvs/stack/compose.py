@@ -143,7 +143,12 @@ def require_docker() -> None:
         raise EnvironmentProblem("docker compose v2 plugin missing: run scripts/install-host.sh")
 
 
+def offline_image() -> str:
+    """The local image offline mode runs (compose/offline.yml's default, or OFFLINE_IMAGE)."""
+    return os.environ.get("OFFLINE_IMAGE", "peaktrade-local/obs-base:bookworm")
+
+
 def offline_image_present(image: str | None = None) -> bool:
-    image = image or os.environ.get("OFFLINE_IMAGE", "peaktrade-local/obs-base:bookworm")
+    image = image or offline_image()
     probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
     return probe.returncode == 0

@@ -150,7 +150,10 @@ def test_snapshot_counters_equal_the_ledger_on_disk(busy_exporter: Exporter):
         "profile",
         "fees",
         "ledger_fees",
+        "ledger_unparseable",
+        "ledger_first_unparseable",
     }
+    assert (snapshot["ledger_unparseable"], snapshot["ledger_first_unparseable"]) == (0, None)
     assert (snapshot["mode"], snapshot["exchange"]) == ("shadow", "kraken")
     assert snapshot["profile"] == "healthy"
     assert snapshot["counters"] == snapshot["ledger_counts"]

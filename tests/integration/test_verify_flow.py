@@ -73,6 +73,47 @@ def test_busy_exporter_port_at_bring_up_names_the_exporter(tmp_path):
     assert project_containers() == ""
 
 
+def test_an_image_that_cannot_be_pulled_is_named_with_the_way_out(tmp_path):
+    """Default (online) mode where no registry answers: images under the reserved
+    ``.invalid`` domain never resolve. No verdict (exit 2), never a Prometheus fault."""
+    report_file = tmp_path / "verify.json"
+    unpullable = {
+        "PROMETHEUS_IMAGE": "registry.invalid/shadow-mvs/prometheus:0",
+        "GRAFANA_IMAGE": "registry.invalid/shadow-mvs/grafana:0",
+    }
+    outcome = run_verify(report_file, unpullable, stack_args=())
+    output = outcome.output
+    assert outcome.exit_code == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR|stack|")]
+    assert len(errors) == 1, output
+    assert "registry.invalid/shadow-mvs/" in errors[0]
+    assert "cannot be pulled: " in errors[0]
+    assert "no such host" in errors[0] or "registry.invalid" in errors[0].split("pulled: ")[1]
+    assert "run with --offline" in errors[0]  # the offline images exist on this machine
+    assert "F-FAIL-PROMETHEUS" not in output
+    assert "TRIAGE|" not in output
+    assert "RESULT=" not in output
+    assert "Traceback" not in output
+    report = json.loads(report_file.read_text())
+    assert report["result"] == "NONE"
+    assert report["stack"]["start_error"] == errors[0].removeprefix("ERROR|stack|")
+    assert project_containers() == ""
+
+
+def test_a_missing_offline_image_is_no_verdict_with_how_to_build_it(tmp_path):
+    report_file = tmp_path / "verify.json"
+    absent = "registry.invalid/shadow-mvs/obs-base:absent"
+    code, output = run_compose_verify(report_file, {"OFFLINE_IMAGE": absent})
+    assert code == 2, output
+    assert (
+        f"ERROR|stack|offline image {absent} is not on this machine (`docker image inspect` "
+        "finds none): build it with bash compose/images/build-offline-images.sh"
+    ) in output
+    assert "FAIL|" not in output
+    assert "RESULT=" not in output
+    assert "Traceback" not in output
+
+
 def test_unreachable_docker_daemon_is_one_clear_line(tmp_path):
     report_file = tmp_path / "verify.json"
     code, output = run_compose_verify(report_file, {"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
