@@ -178,7 +178,8 @@ class FormatOutput:
         assert run is not None, "registered for verify sessions only"
         return run
 
-    @pytest.hookimpl(trylast=True)
+    # optional: pytest-json-report declares it only while it writes a report
+    @pytest.hookimpl(trylast=True, optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
         """The document exactly as pytest-json-report saves it (every other plugin has
         added its fields and scrubbed secrets by now: this runs last)."""
