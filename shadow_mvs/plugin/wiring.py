@@ -68,10 +68,27 @@ def register_check_markers(config: pytest.Config) -> None:
         )
 
 
+# Autoloaded plugins that a verify session never uses but pays for. Hypothesis's plugin
+# imports all of hypothesis in its pytest_terminal_summary, to look for observability files
+# (``from hypothesis.internal.observability import _WROTE_TO`` in
+# _hypothesis_pytestplugin.py): about 1 s of CPU at the end of every run of a venv that has
+# hypothesis installed for the project's own tests. The checks hold no property tests.
+UNUSED_IN_VERIFY = ("hypothesispytest",)
+
+
+def drop_unused_plugins(config: pytest.Config) -> None:
+    for name in UNUSED_IN_VERIFY:
+        if config.pluginmanager.get_plugin(name) is not None:
+            config.pluginmanager.unregister(name=name)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     register_check_markers(config)
-    if not is_verify_session(config) or not runs_checks(config):
+    if not is_verify_session(config):
+        return
+    drop_unused_plugins(config)
+    if not runs_checks(config):
         return
     try:
         settings = Settings.from_pytest(config)

@@ -143,3 +143,32 @@ def test_plugin_fixtures_cannot_collide_with_other_plugins():
 def test_collision_check_sees_a_generic_name():
     bad = "import pytest\n@pytest.fixture(scope='session')\ndef settings():\n    return 1\n"
     assert generic_fixture_names(bad) == ["settings"]
+
+
+def test_a_verify_session_imports_no_hypothesis_but_the_projects_tests_keep_its_plugin():
+    """hypothesis's pytest plugin imports all of hypothesis at the terminal summary (~1 s of
+    CPU); a verify session drops it, a session of the project's own tests keeps it."""
+    probe = (
+        "import sys, pytest\n"
+        "class Probe:\n"
+        "    def pytest_unconfigure(self, config):\n"
+        "        print('HYPOTHESIS_PLUGIN', config.pluginmanager.has_plugin('hypothesispytest'))\n"
+        "pytest.main([sys.argv[1], '--collect-only', '-q', '--stack=external',"
+        " '-p', 'no:cacheprovider'], plugins=[Probe()])\n"
+        "print('HYPOTHESIS_IMPORTED', 'hypothesis' in sys.modules)\n"
+    )
+
+    def session(target: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, target],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout
+
+    verify = session("verify/")
+    assert "HYPOTHESIS_PLUGIN False" in verify, verify
+    assert "HYPOTHESIS_IMPORTED False" in verify, verify
+    assert "HYPOTHESIS_PLUGIN True" in session("tests/verify/test_slo.py")
