@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,10 +69,21 @@ def streamed(command: list[str], env: dict[str, str]) -> tuple[list[tuple[float,
         stderr=subprocess.STDOUT,
         text=True,
     ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append((time.monotonic() - started, line.rstrip("\n")))
-    return lines, time.monotonic() - started
+        stream = process.stdout
+        assert stream is not None
+
+        def read() -> None:
+            for line in stream:
+                lines.append((time.monotonic() - started, line.rstrip("\n")))
+
+        # A reader thread, so the exit is the process's own, not the moment the last
+        # inheritor of its stdout (a child it started) lets go of the pipe.
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        process.wait()
+        exited = time.monotonic() - started
+        reader.join()
+    return lines, exited
 
 
 def milestones(lines: list[tuple[float, str]], exited: float) -> dict[str, float]:
