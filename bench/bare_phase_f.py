@@ -41,6 +41,12 @@ DASHBOARD_UID = "peaktrade-shadow-pipeline-mvs"
 
 
 def grafana_auth() -> str | None:
+    pair = grafana_pair()
+    return "Basic " + base64.b64encode(pair.encode()).decode() if pair else None
+
+
+def grafana_pair() -> str:
+    """``user:pass`` for Grafana: GRAFANA_AUTH, else the admin login in .env ("" if none)."""
     pair = os.environ.get("GRAFANA_AUTH", "")
     if ":" not in pair:
         env_file = Path(__file__).resolve().parents[1] / ".env"
@@ -52,7 +58,7 @@ def grafana_auth() -> str | None:
         user = values.get("GF_SECURITY_ADMIN_USER", "admin")
         password = values.get("GF_SECURITY_ADMIN_PASSWORD", "")
         pair = f"{user}:{password}" if password else ""
-    return "Basic " + base64.b64encode(pair.encode()).decode() if pair else None
+    return pair
 
 
 def get(url: str, auth: str | None = None) -> bytes:

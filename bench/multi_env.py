@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,12 @@ from fixtures.prod_shaped import ProdShaped, prod_shaped
 from shadow_mvs.core.contract import REPO_ROOT
 
 TARGET_RATIO = 1.5
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(shaped: ProdShaped, environments: Path, names: list[str]) -> tuple[float, int, str]:
@@ -56,12 +63,21 @@ def main() -> int:
         if code != 0:
             print(output)
             return EXIT_FAIL
+        # CPU of the verify processes only: the stack's servers are still running, so
+        # RUSAGE_CHILDREN does not count them yet.
+        cpu_before = children_cpu()
         one, code_one, _ = run(shaped, environments, ["bench1"])
+        cpu_one = children_cpu() - cpu_before
         many, code_many, output = run(shaped, environments, names)
+        cpu_many = children_cpu() - cpu_before - cpu_one
         summary = json.loads((REPO_ROOT / "reports" / "summary.json").read_text())
     emit("multi_env_warmup", warm, "s")
     emit("multi_env_1", one, "s")
     emit(f"multi_env_{args.count}", many, "s")
+    emit("multi_env_cpu_1", cpu_one, "s")
+    emit(f"multi_env_cpu_{args.count}", cpu_many, "s")
+    emit("multi_env_cpu_per_session", cpu_many / args.count, "s")
+    emit("multi_env_load_1m", os.getloadavg()[0])
     ratio = many / one
     emit("multi_env_ratio", ratio, "x")
     passed = sum(e["result"] == "PASS" for e in summary["environments"])

@@ -513,8 +513,8 @@ class AccessTransport(httpx.BaseTransport):
         redirects_fail: bool = True,
     ):
         ordered = sorted(endpoints, key=lambda e: len(e.url), reverse=True)
-        self._routes = [(e, httpx.HTTPTransport(verify=e.tls.ssl_context())) for e in ordered]
-        self._plain = httpx.HTTPTransport()
+        self._routes = [(e, httpx.HTTPTransport(verify=_route_context(e))) for e in ordered]
+        self._plain: httpx.HTTPTransport | None = None  # built when a URL matches no endpoint
         self.strict = strict
         self.redirects_fail = redirects_fail
 
@@ -540,12 +540,25 @@ class AccessTransport(httpx.BaseTransport):
             if self.strict:
                 _raise_for_access(access, shown, response)
             return response
+        if self._plain is None:
+            self._plain = httpx.HTTPTransport()
         return self._plain.handle_request(request)
 
     def close(self) -> None:
         for _, transport in self._routes:
             transport.close()
-        self._plain.close()
+        if self._plain is not None:
+            self._plain.close()
+
+
+def _route_context(access: EndpointAccess) -> ssl.SSLContext:
+    """The endpoint's TLS settings for an https:// URL. A route only carries requests whose
+    URL starts with the endpoint's, so an http:// endpoint never makes a TLS handshake: it
+    gets a context that trusts nothing (fail-closed) instead of loading the CA store, which
+    costs ~0.05 s of CPU per context and five contexts per verify."""
+    if access.url.startswith("https://"):
+        return access.tls.ssl_context()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _raise_for_access(access: EndpointAccess, url: str, response: httpx.Response) -> None:

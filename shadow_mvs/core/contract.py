@@ -83,9 +83,30 @@ class Objective:
     r_node: str
     alert: str
     why: str
+    # Ratio SLOs only: PromQL counting the window's bad outcomes and all outcomes, for the
+    # --slo-gate confidence bound (docs/SLO_GATE.md), and the share of bad outcomes that is
+    # the threshold when it is not the threshold itself (a p95 below X: at most 5 % above X).
+    bad: str = ""
+    total: str = ""
+    bad_share: float | None = None
 
     def promql(self, mode: str, window: str) -> str:
         return Template(self.query).substitute(mode=mode, window=window)
+
+    @property
+    def is_ratio(self) -> bool:
+        return bool(self.bad and self.total)
+
+    def count_promql(self, mode: str, window: str) -> tuple[str, str]:
+        """(bad, total): the two counts of a ratio SLO's window."""
+        return (
+            Template(self.bad).substitute(mode=mode, window=window),
+            Template(self.total).substitute(mode=mode, window=window),
+        )
+
+    def share_limit(self, mode: str) -> float:
+        """The largest healthy share of bad outcomes (below it: the SLO holds)."""
+        return self.threshold[mode] if self.bad_share is None else self.bad_share
 
     def healthy(self, value: float, mode: str) -> bool:
         limit = self.threshold[mode]
@@ -166,6 +187,10 @@ class Contract:
     @property
     def slo_min_events(self) -> int:
         return int(self.raw["slo"]["min_events"])
+
+    @property
+    def slo_confidence(self) -> float:
+        return float(self.raw["slo"]["confidence"])
 
     def slo_volume_query(self, mode: str) -> str:
         return Template(self.raw["slo"]["volume"]).substitute(mode=mode, window=self.slo_window)

@@ -16,7 +16,13 @@ from fixtures.local_prometheus import LocalPrometheus, local_prometheus
 from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.core.contract import REPO_ROOT, load_contract
 from shadow_mvs.core.waiting import bounded_poll
-from shadow_mvs.evidence.slo import AlertNow, SloResult, evaluate_alerts, evaluate_slos
+from shadow_mvs.evidence.slo import (
+    AlertNow,
+    SloResult,
+    evaluate_alerts,
+    evaluate_slos,
+    ratio_bounds,
+)
 
 from .conftest import Launcher
 
@@ -101,3 +107,28 @@ def test_error_spike_breaches_error_rate_and_its_alert_would_fire(prometheus: Lo
     assert breached["error_rate"].objective.r_node == "R-3"
     would_fire = {a.name: a.r_node for a in alerts if a.would_fire}
     assert would_fire == {"PeakTradeErrorRateHigh": "R-3"}
+
+
+def test_the_gate_settles_a_healthy_session_as_met_and_the_spike_as_breached(
+    prometheus: LocalPrometheus,
+):
+    """The gate's count PromQL on real series: the error spike's error share is clearly
+    above its limit at once; the healthy session's bounds all settle below theirs within
+    the window (the error share needs a few hundred events to be told apart from 1 %)."""
+    run = query(prometheus.url)
+    spike = ratio_bounds(run, CONTRACT, "live")
+    assert spike["error_rate"].clearly_breached, spike["error_rate"].text()
+    assert not spike["risk_block_rate"].clearly_breached, spike["risk_block_rate"].text()
+
+    def all_met() -> None:
+        bounds = ratio_bounds(run, CONTRACT, "shadow")
+        assert all(b.total > 0 for b in bounds.values()), bounds
+        assert all(b.clearly_met for b in bounds.values()), [b.text() for b in bounds.values()]
+
+    bounded_poll(
+        all_met,
+        budget_s=FILL_BUDGET_S,
+        interval_s=0.5,
+        retry_if=(AssertionError,),
+        what="the healthy session's bounds settled below their limits",
+    )

@@ -21,6 +21,11 @@ def test_healthy_stack_passes_before_any_fault(fault_bench: FaultBench, tmp_path
     assert outcome.verify_code == "F-OK"
     assert "EVIDENCE|slo_error_rate=" in outcome.output
     assert "breach" not in outcome.output
+    # The gate waited only until each ratio SLO's confidence bound settled below its limit.
+    assert "confidence=0.95" in outcome.output
+    for ratio in ("error_rate", "intent_to_ack_p95", "risk_block_rate"):
+        line = next(x for x in outcome.output.splitlines() if f"EVIDENCE|slo_{ratio}=" in x)
+        assert " ok wilson95 upper=" in line, line
     assert "EVIDENCE|alerts_would_fire=none" in outcome.output
 
 

@@ -234,3 +234,22 @@ def test_a_hang_up_after_the_handshake_is_named_only_without_a_client_certificat
     with_cert = TLS(cert_file="/c.pem", key_file="/k.pem")
     assert hung_up_after_handshake(reset, "https://prom:9092", with_cert) is None
     assert hung_up_after_handshake(ValueError("other"), "https://prom:9092", TLS()) is None
+
+
+def test_only_an_https_endpoint_loads_trust_anchors_and_a_plain_one_trusts_nothing(tmp_path):
+    """An http:// endpoint's route never makes a TLS handshake, so the transport skips the
+    CA store for it (~0.05 s of CPU per context, five per verify); the context it gets
+    instead trusts nothing, so a handshake there could only fail, never pass unchecked."""
+    import ssl
+
+    from shadow_mvs.config.access import _route_context
+
+    plain = _route_context(EndpointAccess("prometheus", "http://127.0.0.1:9092"))
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    assert (plain.verify_mode, plain.check_hostname) == (ssl.CERT_REQUIRED, True)
+    # An https:// endpoint gets its own TLS settings (here: --insecure, visible on the context).
+    insecure = TLS(insecure=True)
+    secure = _route_context(EndpointAccess("prometheus", "https://prom.example:9090", tls=insecure))
+    assert (secure.verify_mode, secure.check_hostname) == (ssl.CERT_NONE, False)
+    plain_insecure = _route_context(EndpointAccess("prometheus", "http://x:9090", tls=insecure))
+    assert plain_insecure.verify_mode == ssl.CERT_REQUIRED

@@ -143,3 +143,38 @@ def test_plugin_fixtures_cannot_collide_with_other_plugins():
 def test_collision_check_sees_a_generic_name():
     bad = "import pytest\n@pytest.fixture(scope='session')\ndef settings():\n    return 1\n"
     assert generic_fixture_names(bad) == ["settings"]
+
+
+def test_a_verify_session_sheds_what_it_never_uses_but_the_projects_tests_keep_it():
+    """hypothesis's pytest plugin imports all of hypothesis at the terminal summary (~1 s of
+    CPU); a verify session drops it, a session of the project's own tests keeps it. A verify
+    session also freezes its start-up heap after collection, so pytest's five closing
+    gc.collect() passes only walk what the run made."""
+    probe = (
+        "import gc, sys, pytest\n"
+        "class Probe:\n"
+        "    def pytest_unconfigure(self, config):\n"
+        "        print('HYPOTHESIS_PLUGIN', config.pluginmanager.has_plugin('hypothesispytest'))\n"
+        "        print('GC_FROZEN', gc.get_freeze_count() > 0)\n"
+        "pytest.main([sys.argv[1], '--collect-only', '-q', '--stack=external',"
+        " '-p', 'no:cacheprovider'], plugins=[Probe()])\n"
+        "print('HYPOTHESIS_IMPORTED', 'hypothesis' in sys.modules)\n"
+    )
+
+    def session(target: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, target],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout
+
+    verify = session("verify/")
+    assert "HYPOTHESIS_PLUGIN False" in verify, verify
+    assert "HYPOTHESIS_IMPORTED False" in verify, verify
+    assert "GC_FROZEN True" in verify, verify
+    own_tests = session("tests/verify/test_slo.py")
+    assert "HYPOTHESIS_PLUGIN True" in own_tests, own_tests
+    assert "GC_FROZEN False" in own_tests, own_tests

@@ -12,7 +12,15 @@ from fixtures.faults import run_cli
 from shadow_mvs import cli
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
-from shadow_mvs.evidence.slo import SloResult, alert_summary, evaluate_alerts, evaluate_slos
+from shadow_mvs.evidence.slo import (
+    RatioBound,
+    SloResult,
+    alert_summary,
+    evaluate_alerts,
+    evaluate_slos,
+    ratio_bounds,
+    wilson_bounds,
+)
 
 CONTRACT = load_contract()
 OBJECTIVES = {o.name: o for o in CONTRACT.slo_objectives}
@@ -164,3 +172,76 @@ def test_every_alert_names_an_existing_incident_runbook():
     for rule in alert_rules():
         assert rule["annotations"]["r_node"] in nodes, rule["alert"]
         assert rule["annotations"]["r_node"] in rule["annotations"]["runbook"], rule["alert"]
+
+
+# --slo-gate: a ratio SLO is settled by a one-sided Wilson score bound (docs/SLO_GATE.md).
+
+
+@pytest.mark.parametrize(
+    ("bad", "total", "lower", "upper"),
+    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)],
+)  # fmt: skip
+def test_wilson_bounds_match_newcombes_published_table(bad, total, lower, upper):
+    """Newcombe, Statistics in Medicine 17 (1998) 857-872, Table I, method 3 (Wilson score,
+    95 % two-sided = each side one-sided at 0.975)."""
+    got = wilson_bounds(bad, total, 0.975)
+    assert (round(got[0], 4), round(got[1], 4)) == (lower, upper)
+
+
+def test_a_bound_settles_only_when_the_window_holds_enough_outcomes():
+    # A healthy 0.1 % error share against the shadow limit of 1 %, at 95 %:
+    assert not RatioBound(bad=0, total=100, limit=0.01, confidence=0.95).settled
+    met = RatioBound(bad=0, total=300, limit=0.01, confidence=0.95)
+    assert (met.clearly_met, met.clearly_breached) == (True, False)
+    assert met.text() == "wilson95 upper=0.00894 limit=0.01 bad=0 total=300"
+    # An error spike (30 %) is clear after a few dozen events, long before 300:
+    spike = RatioBound(bad=9, total=30, limit=0.01, confidence=0.95)
+    assert (spike.clearly_met, spike.clearly_breached) == (False, True)
+    assert spike.text() == "wilson95 lower=0.184 limit=0.01 bad=9 total=30"
+    # Nothing seen yet is never settled either way.
+    assert not RatioBound(bad=0, total=0, limit=0.01, confidence=0.95).settled
+    assert RatioBound(bad=2, total=100, limit=0.01, confidence=0.95).text().endswith("unsettled")
+
+
+def test_a_settled_bound_is_the_gates_verdict_and_its_evidence_says_so():
+    objective = OBJECTIVES["error_rate"]
+    # The point estimate says breach (2 %), but 2 of 100 cannot tell 1 % apart: unsettled,
+    # so the point estimate stands (judged anyway when the budget runs out).
+    open_ = RatioBound(bad=2, total=100, limit=0.01, confidence=0.95)
+    assert SloResult(objective, "shadow", "q", 0.02, open_).breached
+    # Settled below the limit: the SLO holds, whatever the rate() estimate's noise says.
+    met = RatioBound(bad=1, total=900, limit=0.01, confidence=0.95)
+    result = SloResult(objective, "shadow", "q", 0.0011, met)
+    assert not result.breached
+    assert result.evidence().startswith("0.0011 threshold=<0.01 ok wilson95 upper=")
+    spike = RatioBound(bad=90, total=300, limit=0.01, confidence=0.95)
+    assert SloResult(objective, "shadow", "q", 0.3, spike).breached
+
+
+def test_every_ratio_slo_counts_its_bad_and_total_outcomes():
+    """error rate, p95 (share of acks slower than its bound) and risk-block share carry the
+    counts the gate's bound needs; event rate and feed gaps are judged as they stand."""
+    ratios = {o.name for o in OBJECTIVES.values() if o.is_ratio}
+    assert ratios == {"error_rate", "intent_to_ack_p95", "risk_block_rate"}
+    assert OBJECTIVES["intent_to_ack_p95"].share_limit("shadow") == 0.05
+    assert OBJECTIVES["error_rate"].share_limit("live") == 0.001
+    assert 0.5 < CONTRACT.slo_confidence < 1
+
+
+def test_ratio_bounds_ask_two_counts_per_ratio_slo_and_clamp_bad_to_total():
+    asked: list[str] = []
+    counts = {}
+    for o in OBJECTIVES.values():
+        if o.is_ratio:
+            bad, total = o.count_promql("shadow", CONTRACT.slo_window)
+            counts[bad], counts[total] = (5.0, 4.0) if o.name == "risk_block_rate" else (1.0, 900.0)
+
+    def query(promql: str) -> list[dict]:
+        asked.append(promql)
+        return [{"metric": {}, "value": [0, str(counts[promql])]}]
+
+    bounds = ratio_bounds(query, CONTRACT, "shadow")
+    assert len(asked) == 6
+    assert bounds["error_rate"].clearly_met
+    assert (bounds["risk_block_rate"].bad, bounds["risk_block_rate"].total) == (4.0, 4.0)
+    assert bounds["risk_block_rate"].clearly_breached
