@@ -128,6 +128,12 @@ class Contract:
         return dict(self.raw["grafana"]["dashboard"])
 
     @property
+    def alerting(self) -> dict[str, Any]:
+        """Alertmanager's config file, the target Prometheus sends to, the route label and
+        the local receiver ([alerting])."""
+        return dict(self.raw["alerting"])
+
+    @property
     def grafana(self) -> dict[str, Any]:
         return {k: v for k, v in self.raw["grafana"].items() if not isinstance(v, dict)}
 
