@@ -1,4 +1,4 @@
-"""``shadow-mvs``: the operator's entry point — up, verify, explain, down.
+"""``shadow-mvs``: the operator's entry point — up, verify, explain, drill, down.
 
 Exit codes are the same for every subcommand: 0 PASS/done, 1 FAIL, 2 usage or
 environment error (bad flag or value; for up/down also no Docker daemon, missing
@@ -67,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a triage node (G-1…G-9), incident runbook (R-1…R-5) or the contract",
     )
     explain.add_argument("node", help=f"node id, e.g. G-3, or {CONTRACT_TOPIC!r}")
+    drill = sub.add_parser(
+        "drill",
+        help="break the local simulator on purpose and follow the alert to the receiver "
+        "(compose mode only)",
+    )
+    drill.add_argument("r_node", choices=sorted(load_contract().drills), help="incident runbook")
+    register_options(drill.add_argument, (*UP_DOWN_FLAGS, "--stack", "--keep-stack"))
+    # Local to the drill: the lead's --format for verify is another branch's (issue 20).
+    drill.add_argument(
+        "--format",
+        dest="output_format",
+        choices=("text", "json"),
+        default="text",
+        help="text: TIMELINE lines; json: the timeline as one JSON object (for CI)",
+    )
     return parser
 
 
@@ -209,6 +224,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from shadow_mvs.drill import DrillRefused, refuse_unless_local, run_drill
+
+    settings = _settings(args)
+    try:
+        refuse_unless_local(settings)  # before anything touches a stack
+    except DrillRefused as refused:
+        print(f"shadow-mvs: {refused}", file=sys.stderr)
+        return EXIT_USAGE
+    require_compose_files(compose_project(settings))
+    return run_drill(settings, args.r_node, args.output_format, settings.keep_stack)
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """A node with its next commands for the mode in use (the SHADOW_MVS_* variables, and
     whether a checkout is at hand), or the contract's tables (``explain contract``)."""
@@ -229,7 +257,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-COMMANDS = {"up": cmd_up, "down": cmd_down, "verify": cmd_verify, "explain": cmd_explain}
+COMMANDS = {
+    "up": cmd_up,
+    "down": cmd_down,
+    "verify": cmd_verify,
+    "explain": cmd_explain,
+    "drill": cmd_drill,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

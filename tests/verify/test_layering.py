@@ -16,8 +16,16 @@ from shadow_mvs.core.contract import CHECKS_DIR, PACKAGE_DIR, REPO_ROOT
 RANK = {"core": 0, "config": 1, "stack": 2, "evidence": 3, "report": 4}
 TOP = 5  # plugin/, cli.py, docs.py, many.py, pytest_entry.py
 CHECKS = 6
-OUTSIDE = ("fixtures", "grafana_standin", "exporter", "alert_receiver", "tests", "bench", "verify")
-OUTSIDE += ("_pytest",)
+OUTSIDE = (
+    "fixtures",
+    "grafana_standin",
+    "exporter",
+    "alert_receiver",
+    "tests",
+    "bench",
+    "verify",
+    "_pytest",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
