@@ -13,6 +13,7 @@ comes is the verdict. The timeline is pure logic in ``evidence/drill_timeline.py
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +38,7 @@ from shadow_mvs.evidence.drill_timeline import (
     held_by_alertmanager,
     notifications,
 )
-from shadow_mvs.stack.bringup import preflight, wait_answering
+from shadow_mvs.stack.bringup import compose_error_line, preflight, wait_answering
 from shadow_mvs.stack.compose import DOWN_ARGS, UP_ARGS, ComposeProject, compose_project
 
 POLL_S = 0.25
@@ -209,8 +210,12 @@ class Drill:
         with tempfile.TemporaryDirectory(prefix="shadow-mvs-drill-") as tmp:
             workdir = Path(tmp)
             self.up()
-            self.first_scrape()
-            self.timeline.promise = self.promise()
+            try:
+                self.first_scrape()
+                self.timeline.promise = self.promise()
+            except StageMissed as missed:
+                self.timeline.break_at(f"the stack never came up healthy: {missed}")
+                return self.timeline
             self.see("fault", f"exporter profile {self.timeline.profile}")
             self.exporter_profile(workdir, self.timeline.profile)
             promise = self.timeline.promise
@@ -241,7 +246,8 @@ class Drill:
 
 
 def run_drill(settings: Settings, r_node: str, output_format: str, keep_stack: bool) -> int:
-    """Exit 0: the whole chain held; 1: it broke (the timeline names where); 2: refused."""
+    """Exit 0: the whole chain held; 1: it broke (the timeline names where); 2: refused, or
+    the stack could not be brought up (one line)."""
     refuse_unless_local(settings)
 
     def say(text: str) -> None:
@@ -250,6 +256,9 @@ def run_drill(settings: Settings, r_node: str, output_format: str, keep_stack: b
     drill = Drill(settings, r_node, say)
     try:
         timeline = drill.run()
+    except subprocess.CalledProcessError as failed:
+        say(f"shadow-mvs: {compose_error_line(failed.stderr or failed.stdout or '')}")
+        return 2
     finally:
         drill.http.close()
         if not keep_stack:
