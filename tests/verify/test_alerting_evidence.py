@@ -19,6 +19,7 @@ from shadow_mvs.core.contract import REPO_ROOT, load_contract
 from shadow_mvs.evidence import alerting
 from shadow_mvs.evidence.alertmanager_preflight import alertmanager_findings
 from shadow_mvs.evidence.preflight import Mounts
+from shadow_mvs.evidence.rulebook import prometheus_config
 
 CONFIG = REPO_ROOT / load_contract().alerting["config_file"]
 RULES = REPO_ROOT / "compose/prometheus/rules/shadow_mvs_alerts.yml"
@@ -69,6 +70,21 @@ def test_routing_follows_alertmanager_matchers_children_and_continue():
     assert alerting.receivers_for(tree, {"r_node": "R-9", "severity": "critical"}) == []
     with pytest.raises(ValueError, match="not an Alertmanager matcher"):
         alerting.parse_matcher("r_node")
+
+
+def test_the_preflight_reads_where_prometheus_yml_sends_alerts():
+    config = yaml.safe_load((REPO_ROOT / "compose/prometheus/prometheus.yml").read_text())
+    contract = load_contract()
+    assert prometheus_config.alerting_findings(config, contract) == []
+    config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": ["am:9393"]}]
+    [finding] = prometheus_config.alerting_findings(config, contract)
+    assert finding.check == "alerting"
+    assert finding.text == (
+        "Prometheus sends alerts to am:9393, not to the Alertmanager at host.docker.internal:9093"
+    )
+    del config["alerting"]
+    [finding] = prometheus_config.alerting_findings(config, contract)
+    assert finding.text.startswith("Prometheus sends alerts to no Alertmanager, not to")
 
 
 def test_prometheus_sending_to_another_alertmanager_is_seen_in_its_list():
