@@ -1,4 +1,4 @@
-"""``shadow-mvs``: the operator's entry point — up, verify, list, explain, down.
+"""``shadow-mvs``: the operator's entry point — up, verify, list, explain, drill, down.
 
 Exit codes are the same for every subcommand: 0 PASS/done, 1 FAIL, 2 usage or
 environment error (bad flag or value; for up/down also no Docker daemon, missing
@@ -63,6 +63,9 @@ EPILOGS = {
     "examples: shadow-mvs list\n  shadow-mvs list --format json | jq '.checks[].f_code'",
     "explain": "exit codes: 0 explained, 2 unknown node\n"
     "examples: shadow-mvs explain G-3\n  shadow-mvs explain contract",
+    "drill": "exit codes: 0 the alert reached the receiver and resolved, 1 the chain broke\n"
+    "  (the timeline names the stage), 2 usage error or an external stack (never drilled)\n"
+    "examples: shadow-mvs drill R-2 --offline\n  shadow-mvs drill R-2 --offline --format json",
 }
 LIST_FORMATS = ("text", "json")
 STACK_FLAGS = ("--offline", "--host-network")
@@ -113,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", "print a triage node (G-1…G-9), incident runbook (R-1…R-5) or the contract"
     )
     explain.add_argument("node", help=f"node id, e.g. G-3, or {CONTRACT_TOPIC!r}")
+    drill = command(
+        "drill",
+        "break the local simulator on purpose and follow the alert to the receiver "
+        "(compose mode only)",
+    )
+    drill.add_argument("r_node", choices=sorted(load_contract().drills), help="incident runbook")
+    register_options(drill.add_argument, (*UP_DOWN_FLAGS, "--stack", "--keep-stack"))
+    # The drill's own --format: its timeline, not a verify verdict.
+    drill.add_argument(
+        "--format",
+        dest="output_format",
+        choices=("text", "json"),
+        default="text",
+        help="text: TIMELINE lines; json: the timeline as one JSON object (for CI)",
+    )
     return parser
 
 
@@ -307,6 +325,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from shadow_mvs.drill import DrillRefused, refuse_unless_local, run_drill
+
+    settings = _settings(args)
+    try:
+        refuse_unless_local(settings)  # before anything touches a stack
+    except DrillRefused as refused:
+        print(f"shadow-mvs: {refused}", file=sys.stderr)
+        return EXIT_USAGE
+    require_compose_files(compose_project(settings))
+    return run_drill(settings, args.r_node, args.output_format, settings.keep_stack)
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """A node with its next commands for the mode in use (the SHADOW_MVS_* variables, and
     whether a checkout is at hand), or the contract's tables (``explain contract``)."""
@@ -334,6 +365,7 @@ COMMANDS = {
     "verify": cmd_verify,
     "list": cmd_list,
     "explain": cmd_explain,
+    "drill": cmd_drill,
 }
 
 

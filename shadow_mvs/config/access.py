@@ -28,7 +28,7 @@ from urllib3.util.retry import Retry
 from shadow_mvs.config.redaction import Credential, Redactor
 from shadow_mvs.core.run import CheckFailed
 
-ENDPOINTS = ("exporter", "prometheus", "grafana")
+ENDPOINTS = ("exporter", "prometheus", "grafana", "alertmanager")
 # Header names whose values are secrets (redacted everywhere), e.g. an API key header.
 SECRET_HEADER = re.compile(r"authorization|token|key|secret|password|cookie", re.IGNORECASE)
 
@@ -53,8 +53,14 @@ DEFAULT_NAMES = {
     "exporter": SecretNames(),
     "prometheus": SecretNames("PROMETHEUS_TOKEN", "PROMETHEUS_AUTH", "PROMETHEUS_HEADERS"),
     "grafana": SecretNames("GRAFANA_TOKEN", "GRAFANA_AUTH", "GRAFANA_HEADERS"),
+    "alertmanager": SecretNames("ALERTMANAGER_TOKEN", "ALERTMANAGER_AUTH", "ALERTMANAGER_HEADERS"),
 }
-TITLES = {"exporter": "exporter", "prometheus": "Prometheus", "grafana": "Grafana"}
+TITLES = {
+    "exporter": "exporter",
+    "prometheus": "Prometheus",
+    "grafana": "Grafana",
+    "alertmanager": "Alertmanager",
+}
 
 
 @dataclass(frozen=True)

@@ -79,13 +79,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("--exporter-url", "SHADOW_MVS_EXPORTER_URL", "exporter base URL"),
     Option("--prometheus-url", "SHADOW_MVS_PROMETHEUS_URL", "Prometheus base URL"),
     Option("--grafana-url", "SHADOW_MVS_GRAFANA_URL", "Grafana base URL"),
+    Option("--alertmanager-url", "SHADOW_MVS_ALERTMANAGER_URL", "Alertmanager base URL"),
     Option(
         "--budget-scale",
         "SHADOW_MVS_BUDGET_SCALE",
         "multiply every check's retry budget (slow machines), e.g. 2",
     ),
 )
-URL_DESTS = ("exporter_url", "prometheus_url", "grafana_url")
+URL_DESTS = ("exporter_url", "prometheus_url", "grafana_url", "alertmanager_url")
 # TLS per endpoint (file paths, never secrets: credentials come from variables only, see
 # shadow_mvs/config/access.py). --X-insecure turns verification off and is reported as a WARN line.
 TLS_OPTIONS = tuple(
@@ -134,6 +135,11 @@ ENVIRONMENT_OPTIONS = (
         "--datasource-url",
         "SHADOW_MVS_DATASOURCE_URL",
         "URL Grafana's default datasource must point at (default: the contract's)",
+    ),
+    Option(
+        "--alertmanager-target",
+        "SHADOW_MVS_ALERTMANAGER_TARGET",
+        "host:port Prometheus must send its alerts to (default: the contract's)",
     ),
 )
 OPTIONS += ENVIRONMENT_OPTIONS
@@ -319,6 +325,8 @@ class Settings:
     prometheus_url: str
     grafana_url: str
     access: Access
+    alertmanager_url: str = ""
+    alertmanager_target: str = ""
     topology: str = "scrape"
     scrape_target: str = ""
     datasource_url: str = ""
@@ -400,6 +408,10 @@ class Settings:
             exporter_url=urls["exporter"],
             prometheus_url=urls["prometheus"],
             grafana_url=urls["grafana"],
+            alertmanager_url=urls["alertmanager"],
+            alertmanager_target=(
+                resolved["alertmanager_target"] or contract.alerting["prometheus_target"]
+            ),
             access=access,
             topology=resolved["topology"] or "scrape",
             scrape_target=checked_target(

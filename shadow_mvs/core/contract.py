@@ -149,6 +149,17 @@ class Contract:
         return dict(self.raw["grafana"]["dashboard"])
 
     @property
+    def alerting(self) -> dict[str, Any]:
+        """Alertmanager's config file, the target Prometheus sends to, the route label and
+        the local receiver ([alerting])."""
+        return dict(self.raw["alerting"])
+
+    @property
+    def drills(self) -> dict[str, dict[str, str]]:
+        """R-node → the simulator profile that breaks it and the alert that must report it."""
+        return {node: dict(drill) for node, drill in self.raw.get("drills", {}).items()}
+
+    @property
     def grafana(self) -> dict[str, Any]:
         return {k: v for k, v in self.raw["grafana"].items() if not isinstance(v, dict)}
 

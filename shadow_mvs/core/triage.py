@@ -16,11 +16,13 @@ COMPOSE_PLACEHOLDER = "$COMPOSE"
 # repo's compose files or the local ports) carries this tag; external mode drops it, like
 # every command with $COMPOSE.
 COMPOSE_ONLY_TAG = "[compose] "
-# $EXPORTER_URL, $PROMETHEUS_URL, $GRAFANA_URL: the base URLs of the stack being verified.
+# $EXPORTER_URL, $PROMETHEUS_URL, $GRAFANA_URL, $ALERTMANAGER_URL: the base URLs of the
+# stack being verified.
 URL_PLACEHOLDERS = {
     "exporter_url": "$EXPORTER_URL",
     "prometheus_url": "$PROMETHEUS_URL",
     "grafana_url": "$GRAFANA_URL",
+    "alertmanager_url": "$ALERTMANAGER_URL",
 }
 
 

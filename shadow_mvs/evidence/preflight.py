@@ -157,6 +157,7 @@ def prometheus_findings(mounts: Mounts, contract: Contract | None = None) -> lis
         return findings
     return [
         *prometheus_config.contract_findings(config, contract),
+        *prometheus_config.alerting_findings(config, contract),
         *rule_files.contract_findings(config, rule_paths, contract),
     ]
 

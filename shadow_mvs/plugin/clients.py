@@ -146,8 +146,13 @@ def prometheus_client(access: EndpointAccess, timeout_s: float) -> PrometheusCon
 
 @pytest.fixture(scope="session")
 def shadow_mvs_http(shadow_mvs_settings: Settings) -> Iterator[httpx.Client]:
-    """For the exporter and Prometheus: each URL gets its own endpoint's credentials."""
-    endpoints = [shadow_mvs_settings.access["exporter"], shadow_mvs_settings.access["prometheus"]]
+    """For the exporter, Prometheus and Alertmanager: each URL gets its own endpoint's
+    credentials."""
+    endpoints = [
+        shadow_mvs_settings.access["exporter"],
+        shadow_mvs_settings.access["prometheus"],
+        shadow_mvs_settings.access["alertmanager"],
+    ]
     with access_client(endpoints, load_contract().request_timeout_s) as client:
         yield client
 

@@ -22,6 +22,7 @@ from pytest_docker.plugin import get_docker_services
 
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import load_contract
+from shadow_mvs.evidence.alertmanager_preflight import alertmanager_findings
 from shadow_mvs.evidence.grafana_preflight import grafana_findings
 from shadow_mvs.evidence.preflight import PREFLIGHT_ENV, Preflight, run_preflight
 from shadow_mvs.report.session import NO_VERDICT_KEY, SETTINGS_KEY, verify_run
@@ -161,7 +162,8 @@ def _timed_preflight(compose: ComposeProject) -> tuple[Preflight, float]:
     if os.environ.get(PREFLIGHT_ENV, "on").lower() in ("0", "off", "false", "no"):
         return Preflight([]), 0.0  # bench/cold_verify measures a cold run without it
     started = time.monotonic()
-    return run_preflight(compose, [grafana_findings]), time.monotonic() - started
+    checkers = [grafana_findings, alertmanager_findings]
+    return run_preflight(compose, checkers), time.monotonic() - started
 
 
 def _bring_up(

@@ -57,6 +57,27 @@ def render_prometheus(contract: Contract) -> str:
     return table(["what", "value"], rows)
 
 
+def render_alerting(contract: Contract) -> str:
+    alerting = contract.alerting
+    drills = ", ".join(
+        f"{code(node)} {code(d['profile'])} → {code(d['alert'])}"
+        for node, d in contract.drills.items()
+    )
+    rows = [
+        ["Alertmanager", code(contract.endpoints["alertmanager_url"])],
+        ["config file (amtool check-config in the preflight)", code(alerting["config_file"])],
+        ["Prometheus sends alerts to", code(alerting["prometheus_target"])],
+        ["routes on the rules' label (one route per value)", code(alerting["route_label"])],
+        [
+            "local receiver (records every notification, read-only)",
+            code(alerting["receiver_url"] + alerting["receiver_path"]),
+        ],
+        ["receiver's compose service", code(alerting["receiver_service"])],
+        ["drills (`shadow-mvs drill`, compose only): profile → alert", drills],
+    ]
+    return table(["what", "value"], rows)
+
+
 def render_grafana_access(contract: Contract) -> str:
     grafana = contract.grafana
     return table(
@@ -203,6 +224,7 @@ SECTIONS = (
     Section("endpoints", "Endpoints", render_endpoints),
     Section("stack", "Compose stack", render_stack),
     Section("prometheus", "Prometheus", render_prometheus),
+    Section("alerting", "Alerting", render_alerting),
     Section("grafana-access", "Grafana access", render_grafana_access),
     Section("datasource", "Grafana datasource", render_datasource),
     Section("dashboard", "Grafana dashboard", render_dashboard),

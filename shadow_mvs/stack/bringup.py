@@ -28,7 +28,12 @@ from shadow_mvs.stack.compose import (
 )
 
 # Which check a compose service's failure belongs to.
-SERVICE_CHECK = {"exporter": "exporter", "prometheus-local": "prometheus", "grafana": "grafana"}
+SERVICE_CHECK = {
+    "exporter": "exporter",
+    "prometheus-local": "prometheus",
+    "grafana": "grafana",
+    "alertmanager": "alerting",
+}
 
 
 class StackStartError(Exception):
@@ -74,6 +79,7 @@ def preflight(settings: Settings) -> None:
         "exporter": settings.exporter_url,
         "prometheus": settings.prometheus_url,
         "grafana": settings.grafana_url,
+        "alerting": settings.alertmanager_url,
     }
     for check, url in owners.items():
         if port_in_use(url):
@@ -218,6 +224,7 @@ ENDPOINT_CHECK = {
     "exporter_url": "exporter",
     "prometheus_url": "prometheus",
     "grafana_url": "grafana",
+    "alertmanager_url": "alerting",
 }
 
 

@@ -43,8 +43,17 @@ def web_config(cert: Path, key: Path, users: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def central_config(rule_files: list[str], evaluation_interval: str) -> dict[str, Any]:
-    return {"global": {"evaluation_interval": evaluation_interval}, "rule_files": rule_files}
+def central_config(
+    rule_files: list[str], evaluation_interval: str, alertmanager: str | None = None
+) -> dict[str, Any]:
+    """The central Prometheus: rules, and (like production) the Alertmanager it sends to."""
+    config: dict[str, Any] = {
+        "global": {"evaluation_interval": evaluation_interval},
+        "rule_files": rule_files,
+    }
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return config
 
 
 def agent_config(
@@ -140,7 +149,13 @@ def prepare(root: Path = PKI_DIR) -> Pki:
     interval = f"{load_contract().prometheus['scrape_interval_s']}s"
     _write(
         root / "central.yml",
-        yaml.safe_dump(central_config(["/etc/prometheus/rules/*.yml"], interval)),
+        yaml.safe_dump(
+            central_config(
+                ["/etc/prometheus/rules/*.yml"],
+                interval,
+                alertmanager=load_contract().alerting["prometheus_target"],
+            )
+        ),
     )
     _write(
         root / "agent.yml",

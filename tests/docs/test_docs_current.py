@@ -187,9 +187,9 @@ def test_an_edited_triage_tree_without_regenerating_is_stale(tmp_path: Path, old
 # A new check's data: its [checks.*] entry and the route of its F-code (its module,
 # verify/test_alerting.py, is not read by the docs).
 NEW_CHECK = """
-[checks.alerting]
-f_code = "F-FAIL-ALERTING"
-proves = "an alert reaches the receiver"
+[checks.canary]
+f_code = "F-FAIL-CANARY"
+proves = "a canary series reaches Prometheus"
 budget_s = 20
 depends_on = ["rules"]
 """
@@ -202,7 +202,7 @@ def test_a_check_added_to_the_data_changes_the_readme_table_and_counts(
     contract = load_contract(
         edited_copy(CONTRACT_FILE, tmp_path, "\n[retry]\n", NEW_CHECK + "\n[retry]\n")
     )
-    new_routes = G2_ROUTES.replace("]", ', "F-FAIL-ALERTING"]')
+    new_routes = G2_ROUTES.replace("]", ', "F-FAIL-CANARY"]')
     nodes = load_triage(edited_copy(TRIAGE_FILE, tmp_path, G2_ROUTES, new_routes))
     # route() reads the triage tree a run uses: point it at the copy that routes the new code.
     monkeypatch.setattr(triage, "load_triage", lambda: nodes)
@@ -211,11 +211,11 @@ def test_a_check_added_to_the_data_changes_the_readme_table_and_counts(
     assert README_FILE in stale_files(DOCS_DIR, src)
     readme = generate(README_FILE.read_text(encoding="utf-8"), src, README_FILE.name)
     total = len(load_contract().checks) + 1
-    row = "| alerting | an alert reaches the receiver | `F-FAIL-ALERTING` | G-2 |"
-    assert f"{row} `verify/test_alerting.py` |" in readme
+    row = "| canary | a canary series reaches Prometheus | `F-FAIL-CANARY` | G-2 |"
+    assert f"{row} `verify/test_canary.py` |" in readme
     assert f"RESULT=PASS (partial: 1 of {total} checks selected)" in readme
-    assert f'"slo", "alerting"], "of": {total}}}' in readme
-    assert "SKIP|alerting|not selected" in readme  # the last SKIP line of the example
+    assert f'"alerting", "canary"], "of": {total}}}' in readme
+    assert "SKIP|canary|not selected" in readme  # the last SKIP line of the example
 
 
 def copy_readme(tmp_path: Path) -> Path:

@@ -1,6 +1,7 @@
 """The fault matrix: every scenario breaks one link of a healthy offline stack, and the
 verify suite must name the right first F-code and G-node — the diagnosis is the product."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,30 @@ def test_slo_breach_without_the_gate_is_a_warning(fault_bench: FaultBench, tmp_p
     slo = next(t for t in outcome.report["tests"] if t["nodeid"].startswith("verify/test_slo.py"))
     assert "breach" in slo["metadata"]["evidence"]["slo_error_rate"]
     assert 'stage="error"' in slo["metadata"]["info"]["slo_error_rate_promql"]
+
+
+def test_r2_drill_follows_a_stall_to_the_receiver_and_back(fault_bench: FaultBench):
+    """The one real drill in CI (R-2: `for: 1m`): on the bench's own compose stack (kept, so
+    the module's bench stays up), the stalled simulator must raise PeakTradeNoPipelineEvents,
+    reach the receiver through the R-2 route with its runbook, and resolve."""
+    done = run_cli("drill", "R-2", "--offline", "--keep-stack", "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    timeline = json.loads(done.stdout)
+    assert timeline["result"] == "PASS", timeline
+    stages = {s["stage"]: s for s in timeline["stages"]}
+    assert list(stages) == [
+        "fault",
+        "pending",
+        "firing",
+        "sent",
+        "notified",
+        "restored",
+        "resolved",
+    ]
+    assert "r_node=R-2" in stages["notified"]["note"]
+    assert "RUNBOOK.md (R-2" in stages["notified"]["note"]
+    assert stages["resolved"]["offset_s"] > stages["restored"]["offset_s"]
+    # for 60s + evaluation 5s + scrape 5s + group_wait 2s: read from the loaded configs.
+    assert timeline["promise_s"] == 72
+    assert timeline["time_to_detect_s"] == stages["notified"]["offset_s"]
+    print(f"R-2 drill: time to detect {timeline['time_to_detect_s']} s ({timeline['promise']})")

@@ -99,3 +99,28 @@ def test_secrets_file_fills_what_the_process_does_not_set(monkeypatch, tmp_path)
         "reader",
         "from-process",
     )
+
+
+def test_an_alertmanager_takes_url_tls_target_and_secrets_like_the_other_endpoints(
+    monkeypatch, tmp_path
+):
+    envs = tmp_path / "environments.toml"
+    envs.write_text(
+        '[prod]\nstack = "external"\nalertmanager_url = "https://am.example.invalid:9093"\n'
+        'alertmanager_ca_file = "ca.pem"\nalertmanager_target = "alertmanager:9093"\n'
+        '[prod.secrets.alertmanager]\nbasic = "PROD_AM_AUTH"\nheaders = "PROD_AM_HEADERS"\n'
+    )
+    monkeypatch.setenv("SHADOW_MVS_ENVIRONMENTS_FILE", str(envs))
+    monkeypatch.setenv("PROD_AM_AUTH", "pager:am-secret-pw")
+    monkeypatch.setenv("PROD_AM_HEADERS", "X-Scope-OrgID=tenant-1")
+    settings = Settings.from_values({"env": "prod"})
+    assert settings.alertmanager_url == "https://am.example.invalid:9093"
+    assert settings.alertmanager_target == "alertmanager:9093"
+    access = settings.access["alertmanager"]
+    assert access.basic == ("pager", "am-secret-pw")
+    assert access.tls.ca_file == str(tmp_path / "ca.pem")
+    assert access.request_headers()["X-Scope-OrgID"] == "tenant-1"
+    monkeypatch.delenv("SHADOW_MVS_ENVIRONMENTS_FILE")
+    local = Settings.from_values({"env": "local"})
+    assert local.alertmanager_url == "http://127.0.0.1:9093"
+    assert local.alertmanager_target == "host.docker.internal:9093"

@@ -59,6 +59,7 @@ def test_compose_files_follow_the_mode():
         "prometheus-local.yml",
         "grafana-only.yml",
         "exporter.yml",
+        "alertmanager.yml",
     ]
     assert [p.name for p in offline.files][-2:] == ["host-network.yml", "offline.yml"]
     assert "--build" in online.up_command()

@@ -1,5 +1,6 @@
 """The Prometheus config (``prometheus.yml``): the contract's scrape job, its one target and
-its interval; and the repo's way of writing the file."""
+its interval, the Alertmanager its ``alerting:`` block sends to; and the repo's way of
+writing the file."""
 
 from __future__ import annotations
 
@@ -74,6 +75,30 @@ def contract_findings(config: dict[str, Any], contract: Contract) -> list[Findin
             )
         )
     return findings
+
+
+def alerting_findings(config: dict[str, Any], contract: Contract) -> list[Finding]:
+    """The ``alerting:`` block sends to the contract's Alertmanager (static targets): what
+    the alerting check finds in Prometheus's /api/v1/alertmanagers."""
+    expected = contract.alerting["prometheus_target"]
+    blocks = (config.get("alerting") or {}).get("alertmanagers") or []
+    targets = [
+        str(t)
+        for block in blocks
+        for sc in block.get("static_configs") or []
+        for t in sc.get("targets") or []
+    ]
+    if expected in targets:
+        return []
+    active = ", ".join(targets) or "no Alertmanager"
+    return [
+        Finding(
+            "alerting",
+            f"alerting targets {targets}, expected [{expected!r}]",
+            cause="prometheus_wrong_alertmanager",
+            facts={"active": active, "expected": expected},
+        )
+    ]
 
 
 def design_findings(config: dict[str, Any], contract: Contract) -> list[Finding]:

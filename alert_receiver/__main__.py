@@ -1,0 +1,5 @@
+"""``python -m alert_receiver``: serve until stopped."""
+
+from .server import main
+
+raise SystemExit(main())
