@@ -1,4 +1,5 @@
-"""F-FAIL-EXPORTER → G-1: :9109/metrics answers and carries every contract family with its
+"""F-FAIL-EXPORTER → G-1: :9109/metrics answers in the format its Content-Type announces
+(parsed as Prometheus would parse it) and carries every contract family with its
 labels and allowed values, shadow_mvs_up is 1, no forbidden label, series within budget.
 Then the ledger reconciles with the counters (per stage, fills included, and the summed
 fill fees); a mismatch routes to the incident runbook R-5."""
@@ -11,6 +12,7 @@ from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import Contract
 from shadow_mvs.core.run import CheckContext, CheckFailed
 from shadow_mvs.evidence.exposition import ExpositionReport, inspect_exposition
+from shadow_mvs.evidence.hops import parse_exposition
 from shadow_mvs.plugin.stack import Stack
 
 CHECK = "exporter"
@@ -39,6 +41,8 @@ def test_exporter_serves_contract_families(
             raise CheckFailed(
                 f"no metric family in {kind}", cause="not_exposition", facts={"url": url}
             )
+        # Then as Prometheus reads it: the Content-Type picks the format (final if it fails).
+        parse_exposition(url, response.text, response.headers.get("content-type", ""))
         if report.problems:
             raise CheckFailed(f"{url}: " + "; ".join(report.problems[:3]), cause="off_contract")
         return report

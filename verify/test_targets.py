@@ -14,6 +14,7 @@ from prometheus_api_client import PrometheusConnect
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import Contract
 from shadow_mvs.core.run import CheckContext, CheckFailed
+from shadow_mvs.evidence.hops import loaded_job, scrape_failure
 from shadow_mvs.evidence.remote_write import backend_scrapes, prove_remote_written_scrape
 from shadow_mvs.evidence.status_api import loaded_scrape_jobs, scrape_explained
 from shadow_mvs.plugin.stack import Stack
@@ -42,12 +43,14 @@ def test_shadow_mvs_target_up(
             loaded = loaded_scrape_jobs(shadow_mvs_http, shadow_mvs_settings.prometheus_url)
             raise CheckFailed(
                 f'no active target for job="{job}" (jobs seen: {jobs or "none"})',
-                cause="scrape_job_missing",
+                # The loaded config lacks the job: final; else discovery is warming up.
+                cause="scrape_job_missing"
+                if loaded is not None and job not in loaded
+                else "target_not_discovered_yet",
                 facts={
                     "job": job,
                     "jobs": ", ".join(loaded if loaded is not None else jobs) or "none",
                 },
-                retryable=loaded is None or job in loaded,
             )
         target = ours[0]
         if (problem := scrape_explained(target, want_interval_s)) is not None:
@@ -60,12 +63,12 @@ def test_shadow_mvs_target_up(
                 facts={"job": job, "found": found, "expected": address},
             )
         if target["health"] != "up":
-            raise CheckFailed(
-                f'job="{job}" target {target["scrapeUrl"]} health='
-                f'{target["health"]} lastError="{target["lastError"]}"',
-                cause="target_down",
-                facts={"url": target["scrapeUrl"], "last_error": target["lastError"] or "none"},
-            )
+            # lastError says whether the next scrape can do better: a limit, a 4xx or a
+            # parse error cannot (final); a refused connection may (warm-up).
+            job_config = loaded_job(shadow_mvs_http, shadow_mvs_settings.prometheus_url, job)
+            scraped = shadow_mvs_prometheus.custom_query(f'scrape_samples_scraped{{job="{job}"}}')
+            samples = int(float(scraped[0]["value"][1])) if scraped else None
+            raise scrape_failure(target, job_config or {}, samples)
         return target
 
     topology = shadow_mvs_settings.topology
