@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,15 +18,31 @@ from .pipeline import Pipeline
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 
+# Test-only (the fault matrix, fixtures/fault_scenarios.toml): env SHADOW_MVS_FAULT_EXPOSITION
+# changes how /metrics is served, never what the simulator does; watch-only either way.
+#   openmetrics-type   the same text announced as OpenMetrics (Prometheus then fails to parse)
+#   stale-timestamps   every sample stamped two hours ago (Prometheus discards them)
+EXPOSITION_FAULTS = ("openmetrics-type", "stale-timestamps")
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+STALE_BY_S = 7200
+
+
+def stamped(body: bytes, at_s: float) -> bytes:
+    """Every sample line with an explicit timestamp (milliseconds, the text format's unit)."""
+    suffix = b" %d" % int(at_s * 1000)
+    lines = [ln if not ln or ln.startswith(b"#") else ln + suffix for ln in body.splitlines()]
+    return b"\n".join(lines) + b"\n"
+
 
 class ExporterServer(ThreadingHTTPServer):
     daemon_threads = True
 
 
 def make_server(
-    host: str, port: int, pipeline: Pipeline, registry: CollectorRegistry
+    host: str, port: int, pipeline: Pipeline, registry: CollectorRegistry, fault: str = ""
 ) -> ExporterServer:
-    """Binds at once, so a taken port fails here with OSError before anything starts."""
+    """Binds at once, so a taken port fails here with OSError before anything starts.
+    ``fault``: one of EXPOSITION_FAULTS (test-only), or "" to serve as intended."""
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "shadow-mvs-exporter"
@@ -33,7 +50,12 @@ def make_server(
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
             if path == "/metrics":
-                self._send(200, METRICS_CONTENT_TYPE, generate_latest(registry))
+                body, content_type = generate_latest(registry), METRICS_CONTENT_TYPE
+                if fault == "openmetrics-type":
+                    content_type = OPENMETRICS_CONTENT_TYPE
+                elif fault == "stale-timestamps":
+                    body = stamped(body, time.time() - STALE_BY_S)
+                self._send(200, content_type, body)
             elif path == "/snapshot":
                 self._send_json(200, pipeline.snapshot())
             elif path == "/healthz":
