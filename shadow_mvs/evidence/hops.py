@@ -444,21 +444,20 @@ def relabel_harm(
             after = relabel(rule, labels)
             if after is None:
                 return CheckFailed(
-                    f"{series_text(labels)} dropped by {rule_text}",
+                    f"{series_text(labels)} dropped",
                     cause="relabel_drops_series",
                     facts=facts,
                 )
             for label in watched:
                 if label in labels and label not in after:
                     return CheckFailed(
-                        f"{series_text(labels)} loses {label} to {rule_text}",
+                        f"{series_text(labels)} loses {label}",
                         cause="relabel_drops_label",
                         facts={**facts, "label": label},
                     )
                 if label in labels and after[label] != labels[label]:
                     return CheckFailed(
-                        f'{label}="{labels[label]}" becomes {label}="{after[label]}" '
-                        f"by {rule_text}",
+                        f'{label}="{labels[label]}" becomes {label}="{after[label]}"',
                         cause="relabel_rewrites_label",
                         facts={**facts, "label": label},
                     )
