@@ -1,8 +1,8 @@
 """F-FAIL-EXPORTER → G-1: :9109/metrics answers in the format its Content-Type announces
-(parsed as Prometheus would parse it) and carries every contract family with its
-labels and allowed values, shadow_mvs_up is 1, no forbidden label, series within budget.
-Then the ledger reconciles with the counters (per stage, fills included, and the summed
-fill fees); a mismatch routes to the incident runbook R-5."""
+(parsed as Prometheus would parse it: no series twice, the run's mode present) and
+carries every contract family with its labels and allowed values, shadow_mvs_up is 1, no
+forbidden label, series within budget. Then the ledger reconciles with the counters (per
+stage, fills included, and the summed fill fees); a mismatch routes to the incident runbook R-5."""
 
 from typing import Any
 
@@ -12,7 +12,7 @@ from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import Contract
 from shadow_mvs.core.run import CheckContext, CheckFailed
 from shadow_mvs.evidence.exposition import ExpositionReport, inspect_exposition
-from shadow_mvs.evidence.hops import parse_exposition
+from shadow_mvs.evidence.hops import exposition_hop, parse_exposition, stage_walk
 from shadow_mvs.plugin.stack import Stack
 
 CHECK = "exporter"
@@ -24,8 +24,10 @@ def test_exporter_serves_contract_families(
     shadow_mvs_http: httpx.Client,
     shadow_mvs_settings: Settings,
     shadow_mvs_contract: Contract,
+    shadow_mvs_mode: str,
 ) -> None:
     url = f"{shadow_mvs_settings.exporter_url}/metrics"
+    walk, _ = stage_walk(shadow_mvs_contract, shadow_mvs_mode)
 
     def probe() -> ExpositionReport:
         response = shadow_mvs_http.get(url)
@@ -41,8 +43,11 @@ def test_exporter_serves_contract_families(
             raise CheckFailed(
                 f"no metric family in {kind}", cause="not_exposition", facts={"url": url}
             )
-        # Then as Prometheus reads it: the Content-Type picks the format (final if it fails).
-        parse_exposition(url, response.text, response.headers.get("content-type", ""))
+        # Then as Prometheus reads it: the Content-Type picks the format (final if it fails),
+        # and the walk's first hop: no series exposed twice, the run's mode present.
+        exposition = parse_exposition(url, response.text, response.headers.get("content-type", ""))
+        if (lost := exposition_hop(exposition, walk).loss) is not None:
+            raise lost
         if report.problems:
             raise CheckFailed(f"{url}: " + "; ".join(report.problems[:3]), cause="off_contract")
         return report

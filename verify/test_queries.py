@@ -4,7 +4,6 @@ labels and values; when they do not, the hop-by-hop walk (shadow_mvs/evidence/ho
 the first hop that loses the data. Also the cardinality guard on what Prometheus stored: no
 series with a forbidden label and the job's series count within the contract's budget."""
 
-import re
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ from prometheus_api_client import PrometheusConnect
 from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import Contract
 from shadow_mvs.core.run import CheckContext, CheckFailed
-from shadow_mvs.evidence.hops import Hop, Walk, first_loss, walk_hops
+from shadow_mvs.evidence.hops import Hop, first_loss, stage_walk, walk_hops
 from shadow_mvs.plugin.stack import Stack
 
 CHECK = "queries"
@@ -31,9 +30,8 @@ def test_golden_queries_non_empty(
     job = shadow_mvs_contract.prometheus["job"]
     up_query = shadow_mvs_contract.golden_query("up", shadow_mvs_mode)
     stage_query = shadow_mvs_contract.golden_query("stage", shadow_mvs_mode)
-    family = re.findall(r"([a-z_]+)\{", stage_query)[-1]  # the family the stage query reads
-    window = re.findall(r"\[(\w+)\]", stage_query)[-1]
-    walk = Walk(job, shadow_mvs_mode, family)
+    walk, window = stage_walk(shadow_mvs_contract, shadow_mvs_mode)
+    family = walk.family
     walked: list[Hop] = []
 
     def explain(symptom: CheckFailed) -> CheckFailed:
@@ -54,12 +52,12 @@ def test_golden_queries_non_empty(
         up = shadow_mvs_prometheus.custom_query(up_query)
         if not up or float(up[0]["value"][1]) != 1:
             raise CheckFailed(f"{up_query} returned {up or 'nothing'}, expected 1")
-        stages = shadow_mvs_prometheus.custom_query(stage_query)
-        if not stages:
-            raise explain(CheckFailed(f"stage query empty: {stage_query}", cause="empty"))
+        # What one scrape shows first (shape, forbidden labels, budget); the rate needs two.
         stored = shadow_mvs_prometheus.custom_query(
             f'{family}{{job="{job}", mode="{shadow_mvs_mode}"}}'
         )
+        if not stored:
+            raise explain(CheckFailed(f"stage query empty: {stage_query}", cause="empty"))
         if off := off_contract(stored, shadow_mvs_contract, family):
             raise explain(
                 CheckFailed(
@@ -82,6 +80,9 @@ def test_golden_queries_non_empty(
                 f'job="{job}" has {total} series, budget {shadow_mvs_contract.max_series}',
                 cause="cardinality",
             )
+        stages = shadow_mvs_prometheus.custom_query(stage_query)
+        if not stages:
+            raise explain(CheckFailed(f"stage query empty: {stage_query}", cause="empty"))
         return len(stages), total
 
     try:

@@ -59,6 +59,7 @@ DISCARD_COUNTERS = {
 # Discards that explicit sample timestamps cause: with such an exposition, a non-zero
 # counter is the exporter's doing and final without waiting for it to grow again.
 TIMESTAMP_DISCARDS = tuple(list(DISCARD_COUNTERS)[:3])
+LOOKBACK_S = 300  # Prometheus's default query lookback delta (5m)
 
 # lastError texts of a scrape that reached the target and will fail the same way next time
 # (scrape/scrape.go: "server returned HTTP status …", errSampleLimit, label_limit,
@@ -104,6 +105,14 @@ class Walk:
     family: str
     interval_s: float | None = None  # the scrape interval to expect; None: the contract's
     baseline: dict[str, float] = field(default_factory=dict)
+
+
+def stage_walk(contract: Contract, mode: str) -> tuple[Walk, str]:
+    """The walk of the family the stage golden query reads, and that query's rate window."""
+    query = contract.golden_query("stage", mode)
+    family = re.findall(r"([a-z_]+)\{", query)[-1]
+    window = re.findall(r"\[(\w+)\]", query)[-1]
+    return Walk(contract.prometheus["job"], mode, family), window
 
 
 def first_loss(hops: Iterable[Hop]) -> CheckFailed | None:
@@ -285,20 +294,39 @@ def accounting_hop(
     scraped: float | None,
     kept: float | None,
     counters: Mapping[str, float] | None,
-    timestamps: bool,
+    stamped_age_s: float | None,
     stored: float,
 ) -> Hop:
     """Samples scraped vs kept after metric relabeling vs stored, and the discard counters.
     The counters count for every target, so one is the job's only while fewer of its
     samples are stored than relabeling kept; then a counter that grew since the walk's
     first look (or is non-zero while the exposition carries explicit timestamps) proves
-    Prometheus throws the job's samples away."""
+    Prometheus throws the job's samples away. Explicit timestamps older than the query
+    lookback prove it at the first scrape: a fresh head stores them in the past, where no
+    instant query looks, and from the next scrape on they are out of bounds.
+    ``stamped_age_s``: how old the exposition's oldest explicit timestamp is, if any."""
     if scraped is None or kept is None:
         return Hop("accounting", "no scrape_samples_* series for the job yet")
     detail = (
         f"scrape_samples_scraped={scraped:g} scrape_samples_post_metric_relabeling={kept:g} "
         f"stored now={stored:g}"
     )
+    out_of_bounds = "prometheus_target_scrapes_sample_out_of_bounds_total"
+    if stored < kept and stamped_age_s is not None and stamped_age_s > LOOKBACK_S:
+        return Hop(
+            "accounting",
+            detail,
+            CheckFailed(
+                detail,
+                cause="samples_discarded",
+                facts={
+                    "job": walk.job,
+                    "reason": DISCARD_COUNTERS[out_of_bounds],
+                    "proof": f"the exporter stamps them {stamped_age_s:.0f} s in the past; "
+                    f"{kept:g} kept after relabeling, {stored:g} queryable now",
+                },
+            ),
+        )
     if counters is None:
         return Hop("accounting", f"{detail}; Prometheus /metrics unavailable")
     if not walk.baseline:
@@ -307,7 +335,7 @@ def accounting_hop(
         if stored >= kept:
             break
         grew = value > walk.baseline.get(name, 0.0)
-        if grew or (value > 0 and timestamps and name in TIMESTAMP_DISCARDS):
+        if grew or (value > 0 and stamped_age_s is not None and name in TIMESTAMP_DISCARDS):
             return Hop(
                 "accounting",
                 detail,
@@ -317,8 +345,7 @@ def accounting_hop(
                     facts={
                         "job": walk.job,
                         "reason": DISCARD_COUNTERS[name],
-                        "counter": name,
-                        "value": f"{value:g}",
+                        "proof": f"{name} grew to {value:g}",
                     },
                 ),
             )
@@ -517,6 +544,37 @@ def relabel_hop(
     )
 
 
+def config_loss(
+    walk: Walk,
+    job_config: Mapping[str, Any],
+    target: dict[str, Any] | None,
+    contract: Contract,
+    exposition: Exposition | None,
+) -> CheckFailed | None:
+    """What the loaded config alone says will lose the data, before any scrape: a relabel
+    rule (the relabel hop), or a sample_limit below the samples the target exposes after
+    metric relabeling (scrape/target.go limitAppender: more than the limit rejects the scrape)."""
+    harm = relabel_hop(job_config, target, contract, walk).loss
+    limit = int(job_config.get("sample_limit") or 0)
+    if harm is not None or not limit or exposition is None:
+        return harm
+    rules = list(job_config.get("metric_relabel_configs") or [])
+    base = {"job": walk.job, "instance": (target or {}).get("labels", {}).get("instance", "")}
+    kept = [
+        s
+        for s in exposition.samples
+        if _apply(rules, {"__name__": s.name, **base, **s.labels}) is not None
+    ]
+    if len(kept) <= limit:
+        return None
+    return CheckFailed(
+        f"the loaded config sets sample_limit: {limit}; {exposition.url} exposes {len(kept)} "
+        "samples after metric relabeling",
+        cause="sample_limit_exceeded",
+        facts={"job": walk.job, "limit": limit, "samples": len(kept)},
+    )
+
+
 def _apply(rules: list[Mapping[str, Any]], labels: dict[str, str]) -> dict[str, str] | None:
     current: dict[str, str] | None = labels
     for rule in rules:
@@ -603,7 +661,7 @@ def walk_hops(
         result: list[dict[str, Any]] = prometheus.custom_query(expr)
         return result
 
-    timestamps = False
+    stamped_age_s: float | None = None
     try:
         exposition = read_exposition(http_client, f"{exporter_url}/metrics")
     except CheckFailed as unparsable:
@@ -612,7 +670,8 @@ def walk_hops(
         hops.append(Hop("exposition", f"unavailable to the verifier ({type(error).__name__})"))
     else:
         hops.append(exposition_hop(exposition, walk))
-        timestamps = any(s.timestamp is not None for s in exposition.samples)
+        stamps = [float(s.timestamp) for s in exposition.samples if s.timestamp is not None]
+        stamped_age_s = time.time() - min(stamps) if stamps else None
         if hops[-1].loss:
             return hops
 
@@ -633,7 +692,12 @@ def walk_hops(
             target, job_config, walk, interval_s, int(scraped) if scraped is not None else None
         ),
         lambda: accounting_hop(
-            walk, scraped, kept, discard_counters(http_client, prometheus_url), timestamps, stored
+            walk,
+            scraped,
+            kept,
+            discard_counters(http_client, prometheus_url),
+            stamped_age_s,
+            stored,
         ),
         lambda: relabel_hop(job_config, target, contract, walk),
         lambda: tsdb_hop(query, contract, walk, window),

@@ -25,6 +25,8 @@ from shadow_mvs.core.waiting import bounded_poll
 from shadow_mvs.evidence.hops import (
     HOPS,
     Walk,
+    accounting_hop,
+    config_loss,
     contract_series,
     exposition_hop,
     first_loss,
@@ -276,7 +278,7 @@ def walk_until_final(
         ("drop_mode", "", "drops label mode for job drop_mode: metric_relabel_configs[1] action=labeldrop regex=mode"),
         ("drop_fill", "", "Prometheus drops peak_trade_pipeline_events_total for job drop_fill"),
         ("limited", "", "sample_limit 3 is below the 8 samples"),
-        ("stamped", "/stamped", "as out of bounds (timestamps too old or too far in the future): prometheus_target_scrapes_sample_out_of_bounds_total grew to"),
+        ("stamped", "/stamped", "as out of bounds (timestamps too old or too far in the future): the exporter stamps them 7"),
         ("om", "/om", "makes it read OpenMetrics"),
     ],
 )  # fmt: skip
@@ -301,3 +303,28 @@ def test_a_healthy_job_passes_every_hop(stack, tmp_path: Path):
     assert bounded_poll(walked, budget_s=15, interval_s=0.3, retry_if=(AssertionError,)) == list(
         HOPS
     )
+
+
+def test_accounting_blames_a_growing_counter_only_while_the_job_lacks_samples():
+    state = walk()
+    counter = "prometheus_target_scrapes_sample_out_of_order_total"
+    first = accounting_hop(state, 8, 8, {counter: 2.0}, None, stored=0)
+    assert first.loss is None  # the first look is the baseline
+    grown = accounting_hop(state, 8, 8, {counter: 5.0}, None, stored=0).loss
+    assert grown is not None
+    assert not grown.retryable
+    assert f"as out of order: {counter} grew to 5" in grown.message
+    # Every sample stored: the counter counts another target's samples.
+    assert accounting_hop(state, 8, 8, {counter: 9.0}, None, stored=8).loss is None
+
+
+def test_the_loaded_config_predicts_a_sample_limit_before_any_scrape():
+    exposed = parse_exposition("http://x/metrics", exposition(), TEXT)
+    config = {"sample_limit": 5, "metric_relabel_configs": []}
+    loss = config_loss(walk(), config, None, CONTRACT, exposed)
+    assert loss is not None
+    assert loss.cause == "sample_limit_exceeded"
+    assert "sample_limit 5 is below the 8 samples the target exposes" in loss.message
+    # At the limit exactly, Prometheus keeps the scrape (target.go limitAppender: i > limit).
+    config["sample_limit"] = 8
+    assert config_loss(walk(), config, None, CONTRACT, exposed) is None
