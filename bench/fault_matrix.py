@@ -3,7 +3,9 @@ stack, one at a time; the verify suite must name its F-code, G-node and cause wo
 
 Per scenario: the seconds from ``up`` to the verdict — for an external-mode scenario from
 the ``up`` that recreated the faulty service (or, where nothing was recreated, the start of
-the ``pytest verify/`` process) to its end, for a compose-mode one (the run brings the
+the ``pytest verify/`` process) to the end of its checks, without the process's own
+start-up (the ``wall`` column keeps it: Python, plugin and collection take seconds on a
+loaded machine), for a compose-mode one (the run brings the
 broken stack up itself) from the end of ``up`` until every check had settled — whether its
 cause is final, and the root check's FAIL line. Prints min/median/max over the matrix and
 over the final-cause scenarios (target: median ≤ 5 s, none above 12 s: no budget waited
@@ -63,12 +65,17 @@ def main() -> int:
         mark = "ok " if ok else "MISMATCH"
         line = outcome.fail_line if outcome.exit_code else "RESULT=PASS"
         kind = "final" if final else "warm-up"
+        wall = f"{outcome.wall_s:6.2f} s" if outcome.wall_s else "   -    "
         print(
-            f"{name:<{width}} | {mode:<8} | {kind:<7} | {seconds:6.2f} s | {mark} | {line}",
+            f"{name:<{width}} | {mode:<8} | {kind:<7} | {seconds:6.2f} s | {wall} | {mark} | "
+            f"{line}",
             flush=True,
         )
 
-    print(f"{'scenario':<{width}} | mode     | cause   | from up  | ok  | FAIL line", flush=True)
+    print(
+        f"{'scenario':<{width}} | mode     | cause   | from up  | wall     | ok  | FAIL line",
+        flush=True,
+    )
     started = time.monotonic()
     startup_deaths: list[float] = []
     finals: dict[str, float] = {}
