@@ -15,6 +15,7 @@ filling) keeps it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import re
@@ -468,7 +469,10 @@ def relabel_harm(
         facts = {"job": walk.job, "family": walk.family, "rule": rule_text}
         after_all: list[dict[str, str]] = []
         for labels in series:
-            after = relabel(rule, labels)
+            try:
+                after = relabel(rule, labels)
+            except re.error:  # RE2 syntax Python lacks (e.g. \pL): cannot judge it
+                after = labels
             if after is None:
                 return CheckFailed(
                     f"{series_text(labels)} dropped",
@@ -580,7 +584,8 @@ def _apply(rules: list[Mapping[str, Any]], labels: dict[str, str]) -> dict[str, 
     for rule in rules:
         if current is None:
             return None
-        current = relabel(rule, current)
+        with contextlib.suppress(re.error):  # RE2 syntax Python lacks: labels unchanged
+            current = relabel(rule, current)
     return current
 
 

@@ -7,6 +7,7 @@ against the same Prometheus and must name the hop and the rule or counter of eac
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,3 +329,11 @@ def test_the_loaded_config_predicts_a_sample_limit_before_any_scrape():
     # At the limit exactly, Prometheus keeps the scrape (target.go limitAppender: i > limit).
     config["sample_limit"] = 8
     assert config_loss(walk(), config, None, CONTRACT, exposed) is None
+
+
+def test_a_regex_python_cannot_read_is_not_judged_rather_than_a_traceback():
+    # \pL (a Unicode letter) is RE2 syntax that Python's re refuses.
+    rules: list[dict[str, Any]] = [{"regex": "\\pL+", "action": "labeldrop"}]
+    with pytest.raises(re.error):
+        relabel(rules[0], SERIES)
+    assert relabel_harm("metric_relabel_configs", rules, [SERIES], ["mode"], walk()) is None
