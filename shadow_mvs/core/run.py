@@ -336,7 +336,24 @@ class VerifyRun:
             if isinstance(final, CheckFailed) and not isinstance(final, CheckBlocked)
             else record.last_error
         )
-        return self._finding_failure(record, own or "") or final
+        found = self._finding_failure(record, own or "") or final
+        if found is None and (root := self._final_root(record)) is not None:
+            # Another check failed with a final cause: the run cannot pass, so a warm-up
+            # wait here cannot change the verdict (as for a dead service in compose mode).
+            record.blocked_by = root.check
+            return CheckBlocked(root, waited_for=record.check)
+        return found
+
+    def _final_root(self, record: CheckRecord) -> CheckRecord | None:
+        """The first check that failed with a final cause (causes.toml), if any."""
+        return next(
+            (
+                other
+                for other in self.records.values()
+                if other is not record and other.status == "fail" and is_final(other.cause)
+            ),
+            None,
+        )
 
     def warnings(self) -> list[str]:
         """Findings that are no failing check's cause: printed once as WARN lines."""
@@ -391,7 +408,7 @@ class VerifyRun:
                 raise CheckBlocked(root)
         if check.name in self._early:
             raise self._early[check.name]
-        hook = self._final_state if self.final_state or self.findings else None
+        hook = self._final_state
         grace = self.contract.unreachable_grace_s if self.external else None
         return CheckContext(record, self.contract.retry_interval_s, hook, grace, self.progress)
 
