@@ -20,7 +20,7 @@ from .labels import EXCHANGES, MODES
 from .ledger import Ledger
 from .metrics import build_registry
 from .pipeline import Pipeline
-from .server import ExporterServer, make_server
+from .server import EXPOSITION_FAULTS, ExporterServer, make_server
 from .simulation import PROFILES
 
 PROG = "shadow-mvs-exporter"
@@ -178,6 +178,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         live_enabled = live_trading_enabled(env)
     except ValueError as exc:
         parser.error(str(exc))
+    fault = env.get("SHADOW_MVS_FAULT_EXPOSITION", "")
+    if fault not in ("", *EXPOSITION_FAULTS):
+        parser.error(
+            f"SHADOW_MVS_FAULT_EXPOSITION must be one of {', '.join(EXPOSITION_FAULTS)}, "
+            f"got {fault!r}"
+        )
     if args.mode == "live" and not live_enabled:
         return fail(
             f"mode 'live' refused: {LIVE_GATE_ENV} is not 'true' (NO-LIVE gate; use mode shadow)",
@@ -202,7 +208,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         profile=PROFILES[args.profile],
     )
     try:
-        server = make_server(host, port, pipeline, build_registry(pipeline))
+        server = make_server(host, port, pipeline, build_registry(pipeline), fault=fault)
     except OSError as exc:
         close_ledger(ledger)
         return fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
@@ -217,6 +223,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         args.ledger,
         args.tick,
     )
+    if fault:
+        log.warning(
+            "test-only SHADOW_MVS_FAULT_EXPOSITION=%s: /metrics served wrong on purpose", fault
+        )
     if args.mode == "live":
         log.warning(
             "%s=true: mode=live only labels this simulation; nothing trades, no order "

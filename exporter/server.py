@@ -19,13 +19,14 @@ import json
 import logging
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import HTTPServer
 from socket import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from prometheus_client.exposition import MetricsHandler
+from prometheus_client.exposition import MetricsHandler, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from .pipeline import Pipeline
@@ -39,6 +40,22 @@ MAX_HANDLER_THREADS = 64
 LISTEN_BACKLOG = 128
 
 log = logging.getLogger("shadow_mvs.exporter")
+
+# Test-only (the fault matrix, fixtures/fault_scenarios.toml): env SHADOW_MVS_FAULT_EXPOSITION
+# changes how /metrics is served, never what the simulator does; watch-only either way.
+#   openmetrics-type   the same text announced as OpenMetrics (Prometheus then fails to parse)
+#   stale-timestamps   every sample stamped two hours ago (Prometheus discards them)
+EXPOSITION_FAULTS = ("openmetrics-type", "stale-timestamps")
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+STALE_BY_S = 7200
+
+
+def stamped(body: bytes, at_s: float) -> bytes:
+    """Every sample line with an explicit timestamp (milliseconds, the text format's unit)."""
+    suffix = b" %d" % int(at_s * 1000)
+    lines = [ln if not ln or ln.startswith(b"#") else ln + suffix for ln in body.splitlines()]
+    return b"\n".join(lines) + b"\n"
 
 
 class ExporterServer(HTTPServer):
@@ -98,8 +115,10 @@ def make_server(
     registry: CollectorRegistry,
     max_threads: int = MAX_HANDLER_THREADS,
     timeout_s: float = CONNECTION_TIMEOUT_S,
+    fault: str = "",
 ) -> ExporterServer:
-    """Binds at once, so a taken port fails here with OSError before anything starts."""
+    """Binds at once, so a taken port fails here with OSError before anything starts.
+    ``fault``: one of EXPOSITION_FAULTS (test-only), or "" to serve as intended."""
 
     class Handler(MetricsHandler):
         server_version = "shadow-mvs-exporter"
@@ -108,7 +127,10 @@ def make_server(
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
             if path == "/metrics":
-                super().do_GET()  # prometheus-client: negotiation, OpenMetrics, gzip
+                if fault:
+                    self._send_faulty_metrics()
+                else:
+                    super().do_GET()  # prometheus-client: negotiation, OpenMetrics, gzip
             elif path == "/snapshot":
                 self._send_json(200, pipeline.snapshot())
             elif path == "/healthz":
@@ -116,6 +138,19 @@ def make_server(
                 self._send_json(200, health)
             else:
                 self._send_json(404, {"error": f"no such endpoint: {path}"})
+
+        def _send_faulty_metrics(self) -> None:
+            """The test-only EXPOSITION_FAULTS: the classic text, mislabelled or stamped."""
+            body, content_type = generate_latest(registry), TEXT_CONTENT_TYPE
+            if fault == "openmetrics-type":
+                content_type = OPENMETRICS_CONTENT_TYPE
+            elif fault == "stale-timestamps":
+                body = stamped(body, time.time() - STALE_BY_S)
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def _send_json(self, status: int, payload: Any) -> None:
             body = json.dumps(payload).encode()

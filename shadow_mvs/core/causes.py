@@ -1,7 +1,8 @@
 """The cause vocabulary (``data/causes.toml``): what is wrong, the sentence the operator
-reads, and the triage node it routes to. A check raises ``CheckFailed(detail, cause=id,
-facts={...})``; the sentence, with its {placeholders} filled from the facts, leads the FAIL
-line and the TRIAGE block."""
+reads, the triage node it routes to, and its class. A check raises ``CheckFailed(detail,
+cause=id, facts={...})``; the sentence, with its {placeholders} filled from the facts, leads
+the FAIL line and the TRIAGE block. The class says whether waiting can cure it: a "warm-up"
+cause keeps its check's budget, a "final" one ends the check's wait at once."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from shadow_mvs.core.contract import DATA_DIR
 
 CAUSES_FILE = DATA_DIR / "causes.toml"
 BY_CHECK = "F-code"  # a cause's node: route with the failing check's F-code
+WARM_UP, FINAL = "warm-up", "final"
+CLASSES = (WARM_UP, FINAL)
+# A cause without a route (node) or a class cannot be raised: the loader refuses the file.
+REQUIRED = ("id", "node", "topic", "sentence", "class")
 
 
 class _Keep(dict[str, str]):
@@ -30,10 +35,16 @@ class Cause:
     node: str
     topic: str
     sentence: str
+    # "warm-up": may heal within the run (keeps the budget); "final": cannot (ends the wait).
+    cls: str = WARM_UP
     service: str | None = None
     # The cause to name instead when the preflight read the mounted files and found them
     # right: then the running component is what disagrees with its own files.
     files_agree: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.cls == FINAL
 
     @property
     def routes_by_check(self) -> bool:
@@ -51,13 +62,22 @@ def load_causes(path: Path = CAUSES_FILE) -> dict[str, Cause]:
         raw = tomllib.load(fh)
     causes: dict[str, Cause] = {}
     for entry in raw["cause"]:
+        missing = [key for key in REQUIRED if not entry.get(key)]
+        if missing:
+            raise ValueError(f"{path}: cause {entry.get('id')!r} has no {', '.join(missing)}")
         if entry["id"] in causes:
             raise ValueError(f"{path}: cause {entry['id']!r} declared twice")
+        if entry["class"] not in CLASSES:
+            raise ValueError(
+                f"{path}: cause {entry['id']!r} has class {entry.get('class')!r}, "
+                f"expected one of {', '.join(CLASSES)}"
+            )
         causes[entry["id"]] = Cause(
             id=entry["id"],
             node=entry["node"],
             topic=entry["topic"],
             sentence=entry["sentence"],
+            cls=entry["class"],
             service=entry.get("service"),
             files_agree=entry.get("files_agree"),
         )
@@ -95,6 +115,12 @@ class Finding:
     @property
     def text(self) -> str:
         return sentence(self.cause, self.facts) or self.detail
+
+
+def is_final(cause_id: str | None) -> bool:
+    """True for a declared cause of class "final": waiting cannot cure it."""
+    cause = load_causes().get(cause_id or "")
+    return cause is not None and cause.final
 
 
 def causes_routed_to(node_id: str) -> list[Cause]:

@@ -17,7 +17,7 @@ import httpx
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
-from shadow_mvs.core.causes import Finding, load_causes
+from shadow_mvs.core.causes import Finding, is_final, load_causes
 from shadow_mvs.core.causes import sentence as cause_sentence
 from shadow_mvs.core.contract import Check, Contract, load_contract
 from shadow_mvs.core.triage import Node, route
@@ -32,8 +32,10 @@ class CheckFailed(Exception):
 
     ``cause`` is an id of shadow_mvs/data/causes.toml: its sentence (placeholders filled from
     ``facts``) leads the message, and its node is where triage routes; ``message`` is the
-    detail the check saw. ``retryable=False`` marks faults that warm-up cannot cure (wrong
-    password, wrong URL, an exited service), so the check fails at once.
+    detail the check saw. Whether the poll tries again is the cause's class (causes.toml):
+    a "final" cause (a live server's 4xx, a relabel rule, an exited service) ends the check
+    at once, a "warm-up" one keeps the budget. ``retryable=False`` ends it at once for an
+    observation the probe knows is final under a warm-up cause or with no cause at all.
     """
 
     def __init__(
@@ -41,7 +43,7 @@ class CheckFailed(Exception):
         message: str,
         *,
         cause: str | None = None,
-        retryable: bool = True,
+        retryable: bool | None = None,
         facts: Mapping[str, object] | None = None,
     ):
         self.sentence = cause_sentence(cause, facts)
@@ -50,7 +52,7 @@ class CheckFailed(Exception):
         super().__init__(message or self.sentence or "")
         self.message = message or self.sentence or ""
         self.cause = cause
-        self.retryable = retryable
+        self.retryable = not is_final(cause) and retryable is not False
 
 
 def not_as_files(error: CheckFailed) -> CheckFailed:
@@ -340,7 +342,24 @@ class VerifyRun:
             if isinstance(final, CheckFailed) and not isinstance(final, CheckBlocked)
             else record.last_error
         )
-        return self._finding_failure(record, own or "") or final
+        found = self._finding_failure(record, own or "") or final
+        if found is None and (root := self._final_root(record)) is not None:
+            # Another check failed with a final cause: the run cannot pass, so a warm-up
+            # wait here cannot change the verdict (as for a dead service in compose mode).
+            record.blocked_by = root.check
+            return CheckBlocked(root, waited_for=record.check)
+        return found
+
+    def _final_root(self, record: CheckRecord) -> CheckRecord | None:
+        """The first check that failed with a final cause (causes.toml), if any."""
+        return next(
+            (
+                other
+                for other in self.records.values()
+                if other is not record and other.status == "fail" and is_final(other.cause)
+            ),
+            None,
+        )
 
     def warnings(self) -> list[str]:
         """Findings that are no failing check's cause: printed once as WARN lines."""
@@ -395,7 +414,7 @@ class VerifyRun:
                 raise CheckBlocked(root)
         if check.name in self._early:
             raise self._early[check.name]
-        hook = self._final_state if self.final_state or self.findings else None
+        hook = self._final_state
         grace = self.contract.unreachable_grace_s if self.external else None
         return CheckContext(record, self.contract.retry_interval_s, hook, grace, self.progress)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def test_live_mode_with_the_gate_only_labels_the_simulation(launcher: Launcher):
         (["--tick", "nan"], {}, "--tick"),
         (["--seed", "forty-two"], {}, "--seed"),
         (["--no-such-flag"], {}, "unrecognized"),
+        ([], {"SHADOW_MVS_FAULT_EXPOSITION": "gzip"}, "SHADOW_MVS_FAULT_EXPOSITION must be one of"),
     ],
 )
 def test_bad_flags_exit_2_with_an_argparse_error(args: list[str], env: dict[str, str], needle: str):
@@ -207,3 +209,20 @@ def test_a_kill_never_leaves_a_torn_line(launcher: Launcher):
     assert raw.endswith("\n")
     for line in raw.splitlines():
         json.loads(line)
+
+
+def test_test_only_exposition_faults_break_what_prometheus_reads(launcher: Launcher):
+    """The fault matrix's exporter knob: the bytes or the Content-Type, never the simulation."""
+    from shadow_mvs.core.run import CheckFailed
+    from shadow_mvs.evidence.hops import parse_exposition
+
+    announced = launcher.start(env={"SHADOW_MVS_FAULT_EXPOSITION": "openmetrics-type"})
+    response = announced.get("/metrics")
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    with pytest.raises(CheckFailed, match="makes it read OpenMetrics"):
+        parse_exposition("u", response.text, response.headers["content-type"])
+    stale = launcher.start(env={"SHADOW_MVS_FAULT_EXPOSITION": "stale-timestamps"})
+    response = stale.get("/metrics")
+    samples = parse_exposition("u", response.text, response.headers["content-type"]).samples
+    assert samples
+    assert all(s.timestamp is not None and float(s.timestamp) < time.time() - 7000 for s in samples)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.faults import FaultBench, load_scenarios, run_cli, run_verify
+from shadow_mvs.core.causes import load_causes
 from shadow_mvs.core.contract import load_contract
 
 SCENARIOS = load_scenarios()
@@ -65,6 +66,15 @@ def test_fault_is_named(fault_bench: FaultBench, scenario, tmp_path):
     assert scenario.expect_detail in outcome.report["failure"], outcome.report["failure"]
     for word in scenario.expect_words:  # the FAIL line names the cause, not only the node
         assert word in outcome.fail_line, outcome.fail_line
+    if scenario.final:  # a cause that cannot heal ends the wait: no budget waited out
+        assert "gave up after" not in outcome.fail_line, outcome.fail_line
+        root = next(
+            t["metadata"]
+            for t in outcome.report["tests"]
+            if t.get("metadata", {}).get("status") == "fail"
+            and t["metadata"].get("f_code") == scenario.expect_f_code
+        )
+        assert root["cause"] is None or load_causes()[root["cause"]].final, root["cause"]
     if scenario.settled_within_s is not None:  # a final state ends the wait
         assert outcome.settled_after_up_s is not None, outcome.output
         assert seconds <= scenario.settled_within_s, outcome.output

@@ -132,3 +132,68 @@ def test_record_carries_the_sentence_into_triage():
     record = run.records["exporter"]
     assert record.node.id == "G-7"
     assert record.cause_sentence == sentence("off_contract")
+
+
+# --- warm-up or final: every cause has a class, and the class decides the wait ----------
+
+CAUSE = '[[cause]]\nid = "probe_cause"\nnode = "G-3"\ntopic = "DOWN"\nsentence = "s"\n'
+
+
+def test_every_cause_has_a_class():
+    classes = {cause.id: cause.cls for cause in load_causes().values()}
+    assert set(classes.values()) == {"warm-up", "final"}
+    # The briefing's examples, both ways round.
+    assert classes["target_not_scraped_yet"] == "warm-up"
+    assert classes["rate_window_filling"] == "warm-up"
+    assert classes["relabel_rewrites_label"] == "final"
+    assert classes["samples_discarded"] == "final"
+    assert classes["endpoint_auth"] == "final"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (CAUSE, "cause 'probe_cause' has no class"),
+        (CAUSE + 'class = "later"\n', "cause 'probe_cause' has class 'later'"),
+        (CAUSE.replace('node = "G-3"\n', "") + 'class = "final"\n', "'probe_cause' has no node"),
+    ],
+    ids=["no-class", "unknown-class", "no-route"],
+)
+def test_a_cause_without_a_class_or_a_route_is_refused(tmp_path, text, words):
+    path = tmp_path / "causes.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=words) as refused:
+        load_causes(path)
+    assert str(path) in str(refused.value)
+
+
+def test_the_class_decides_whether_the_poll_tries_again():
+    assert CheckFailed("x", cause="target_not_scraped_yet").retryable
+    assert not CheckFailed("x", cause="relabel_drops_label").retryable
+    # A final cause cannot be made retryable; a warm-up one can end the wait when the
+    # probe knows what it saw is final.
+    assert not CheckFailed("x", cause="scrape_rejected", retryable=True).retryable
+    assert not CheckFailed("x", cause="datasource_unhealthy", retryable=False).retryable
+    assert CheckFailed("no cause").retryable
+
+
+def test_a_final_cause_ends_the_poll_at_once_and_warm_up_keeps_the_budget():
+    from shadow_mvs.core.run import CheckContext, CheckRecord
+
+    def failing(cause: str):
+        def probe() -> None:
+            raise CheckFailed("seen", cause=cause)
+
+        return probe
+
+    final = CheckContext(CheckRecord("queries", "F-FAIL-QUERIES", (), budget_s=30), 0.01)
+    with pytest.raises(CheckFailed) as ended:
+        final.poll(failing("relabel_drops_label"))
+    assert final.record.attempts == 1
+    assert ended.value.cause == "relabel_drops_label"
+    warm = CheckContext(CheckRecord("queries", "F-FAIL-QUERIES", (), budget_s=0.2), 0.01)
+    with pytest.raises(CheckFailed) as spent:
+        warm.poll(failing("rate_window_filling"))
+    assert warm.record.attempts > 1
+    assert spent.value.cause == "rate_window_filling"
+    assert "gave up after" in spent.value.message

@@ -194,3 +194,21 @@ def test_selection_marks_the_rest_not_selected_and_names_missing_upstreams():
     nothing = VerifyRun()
     nothing.select(set())
     assert not nothing.passed
+
+
+def test_after_a_final_failure_no_other_check_waits_out_its_warm_up():
+    """The run cannot pass any more: a later check's warm-up wait ends at its first attempt,
+    blocked by the root; a warm-up failure elsewhere leaves the budget alone."""
+    run = fast_run()
+    run.settle("grafana", CheckFailed("unreachable"))  # no cause: warm-up
+    ctx = context(run, "targets")
+    with pytest.raises(CheckFailed):
+        ctx.poll(lambda: (_ for _ in ()).throw(CheckFailed("not yet", cause="rate_window_filling")))
+    assert ctx.record.attempts > 1
+    run.settle("datasource", CheckFailed("HTTP 401", cause="auth"))
+    waiting = context(run, "queries")
+    with pytest.raises(CheckBlocked) as blocked:
+        waiting.poll(lambda: (_ for _ in ()).throw(CheckFailed("not yet", cause="empty")))
+    assert waiting.record.attempts == 1
+    assert blocked.value.upstream.check == "datasource"
+    assert "not waited for: F-FAIL-DATASOURCE (datasource) cannot heal" in blocked.value.message
