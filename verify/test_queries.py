@@ -13,6 +13,7 @@ from shadow_mvs.config.settings import Settings
 from shadow_mvs.core.contract import Contract
 from shadow_mvs.core.run import CheckContext, CheckFailed
 from shadow_mvs.evidence.hops import Hop, first_loss, stage_walk, walk_hops
+from shadow_mvs.evidence.remote_write import backend_scrapes
 from shadow_mvs.plugin.stack import Stack
 
 CHECK = "queries"
@@ -36,6 +37,11 @@ def test_golden_queries_non_empty(
 
     def explain(symptom: CheckFailed) -> CheckFailed:
         """The data is missing or misshapen: the first hop that loses it is the cause."""
+        topology = shadow_mvs_settings.topology
+        scrapes = topology == "scrape" or (
+            topology == "auto"
+            and backend_scrapes(shadow_mvs_http, shadow_mvs_settings.prometheus_url, job)
+        )
         walked[:] = walk_hops(
             walk,
             shadow_mvs_http,
@@ -44,6 +50,7 @@ def test_golden_queries_non_empty(
             shadow_mvs_settings.exporter_url,
             shadow_mvs_contract,
             window,
+            backend_scrapes=scrapes,
         )
         return first_loss(walked) or symptom
 

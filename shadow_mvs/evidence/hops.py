@@ -658,8 +658,12 @@ def walk_hops(
     exporter_url: str,
     contract: Contract,
     window: str,
+    backend_scrapes: bool = True,
 ) -> list[Hop]:
-    """The hops in order, up to and including the first that loses the data."""
+    """The hops in order, up to and including the first that loses the data. A backend
+    that does not scrape (``--topology=remote-write``: an agent writes into it) has no
+    scrape, accounting or relabel hop of its own to read; the walk goes from the
+    exposition straight to its TSDB."""
     hops: list[Hop] = []
 
     def query(expr: str) -> list[dict[str, Any]]:
@@ -680,6 +684,10 @@ def walk_hops(
         if hops[-1].loss:
             return hops
 
+    if not backend_scrapes:
+        hops.append(Hop("scrape", "remote-write: the backend scrapes nothing of its own"))
+        hops.append(tsdb_hop(query, contract, walk, window))
+        return hops
     job_config = loaded_job(http_client, prometheus_url, walk.job)
     active = prometheus.get_targets(state="active")["activeTargets"]
     target = next((t for t in active if t["labels"].get("job") == walk.job), None)

@@ -187,7 +187,7 @@ def cases(tmp: Path, pki: Any) -> dict[str, Bad]:
             "[x]\nsecrets = 'abc'\n", "[x] secrets: expected a table"
         ),
         "env secrets unknown endpoint": environments(
-            "[x.secrets.alertmanager]\ntoken = 'T'\n", "expected an endpoint"
+            "[x.secrets.loki]\ntoken = 'T'\n", "expected an endpoint"
         ),
         "env secrets inline value": environments(
             f"[x.secrets.grafana]\ntoken = '{SECRET}'\n", "not a variable NAME"
@@ -308,7 +308,7 @@ def test_other_cli_commands_refuse_bad_urls_too(command, tmp_path: Path, capsys)
     err = capsys.readouterr().err
     assert err == (
         "shadow-mvs: SHADOW_MVS_GRAFANA_URL='http://[::1': not a URL (Invalid IPv6 URL): "
-        "expected http(s)://host[:port][/path], e.g. http://127.0.0.1:9092\n"
+        "expected http(s)://host[:port][/path], e.g. http://127.0.0.1:3000\n"
     )
 
 
