@@ -27,7 +27,6 @@ from email.message import Message
 from typing import Any
 
 import httpx
-import yaml
 from prometheus_api_client import PrometheusConnect
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
@@ -37,7 +36,7 @@ from prometheus_client.samples import Sample
 
 from shadow_mvs.core.contract import Contract
 from shadow_mvs.core.run import CheckFailed
-from shadow_mvs.evidence.status_api import NEVER_SCRAPED, scrape_explained
+from shadow_mvs.evidence.status_api import NEVER_SCRAPED, loaded_scrape_configs, scrape_explained
 
 # The walk's hops in order; the panels check continues with "datasource", "dashboard",
 # "panel" (issue 17's other branches) by appending Hop results under those names.
@@ -638,16 +637,8 @@ def tsdb_hop(
 
 def loaded_job(http_client: httpx.Client, prometheus_url: str, job: str) -> dict[str, Any] | None:
     """The job's scrape config as Prometheus runs it (/api/v1/status/config), or None."""
-    try:
-        response = http_client.get(f"{prometheus_url}/api/v1/status/config")
-        response.raise_for_status()
-        config = yaml.safe_load(response.json()["data"]["yaml"]) or {}
-    except (httpx.HTTPError, ValueError, KeyError, yaml.YAMLError):
-        return None
-    for entry in config.get("scrape_configs") or []:
-        if entry.get("job_name") == job:
-            return dict(entry)
-    return None
+    configs = loaded_scrape_configs(http_client, prometheus_url) or []
+    return next((entry for entry in configs if entry.get("job_name") == job), None)
 
 
 def walk_hops(

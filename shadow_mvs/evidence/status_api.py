@@ -18,15 +18,23 @@ from shadow_mvs.core.run import CheckFailed
 NEVER_SCRAPED = "0001-01-01T00:00:00Z"  # lastScrape of a target Prometheus has not scraped yet
 
 
-def loaded_scrape_jobs(http_client: httpx.Client, prometheus_url: str) -> list[str] | None:
-    """Job names of the config Prometheus runs (/api/v1/status/config), None if unknown."""
+def loaded_scrape_configs(
+    http_client: httpx.Client, prometheus_url: str
+) -> list[dict[str, Any]] | None:
+    """The scrape configs Prometheus runs (/api/v1/status/config), None if unknown."""
     try:
         response = http_client.get(f"{prometheus_url}/api/v1/status/config")
         response.raise_for_status()
         config = yaml.safe_load(response.json()["data"]["yaml"]) or {}
     except (httpx.HTTPError, ValueError, KeyError, yaml.YAMLError):
         return None
-    return [str(j.get("job_name")) for j in config.get("scrape_configs") or []]
+    return [dict(entry) for entry in config.get("scrape_configs") or []]
+
+
+def loaded_scrape_jobs(http_client: httpx.Client, prometheus_url: str) -> list[str] | None:
+    """Job names of the config Prometheus runs, None if unknown."""
+    configs = loaded_scrape_configs(http_client, prometheus_url)
+    return None if configs is None else [str(c.get("job_name")) for c in configs]
 
 
 def seconds(duration: str) -> float | None:
