@@ -283,5 +283,6 @@ class Reporter:
             json_report["forensics"] = self.forensics_files
             json_report["forensics_dir"] = str(self.forensics_dir)
         cleaned = redactor(self.config).data(json_report)
-        json_report.clear()
-        json_report.update(cleaned)
+        if cleaned is not json_report:  # with no secret in play it is the same dict
+            json_report.clear()
+            json_report.update(cleaned)

@@ -7,6 +7,7 @@ verify/`` processes against closed loopback ports."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -49,7 +50,7 @@ def dead_stack_args() -> list[str]:
     ]
 
 
-def verify(tmp: Path, *args: str) -> Run:
+def verify(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Run:
     reports = tmp / "reports"
     result = subprocess.run(
         [
@@ -68,6 +69,7 @@ def verify(tmp: Path, *args: str) -> Run:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     return Run(result.returncode, result.stdout, result.stderr, reports)
 
@@ -112,6 +114,23 @@ def test_dead_stack_counts_agree_in_terminal_json_and_junit(text_run: Run):
         str(N - len(ROOTS)),
         "0",
     )
+
+
+def test_a_run_with_no_secret_in_play_keeps_its_json_report_whole(tmp_path: Path):
+    """No token, no .env admin: the redactor has nothing to hide, and the report it
+    passes through must still be the whole document (it once came out as {})."""
+    run = verify(
+        tmp_path,
+        env={
+            "SHADOW_MVS_ENV_FILE": str(tmp_path / "absent.env"),
+            "GRAFANA_AUTH": "",
+            "GF_SECURITY_ADMIN_USER": "",
+            "GF_SECURITY_ADMIN_PASSWORD": "",
+        },
+    )
+    assert run.code == 1, run.stdout + run.stderr
+    assert run.report["result"] == "FAIL"
+    assert run.report["summary"]["failed"] >= 1
 
 
 def test_blocked_check_is_skipped_with_its_reason_everywhere(text_run: Run):
