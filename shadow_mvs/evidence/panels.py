@@ -253,10 +253,19 @@ def _regex_var(value: str | list[str], variable: dv.Variable | None) -> str:
 
 
 def has_data(result: dict[str, Any]) -> bool:
-    """A DataResponse whose frames carry at least one value (not only empty frames)."""
+    """A DataResponse whose frames carry at least one value (not only empty frames).
+
+    A NaN or ±Inf point is a value too: Grafana's frame JSON writes it as null and lists
+    its index under ``entities`` (data.FrameJSON's "entities": NaN, Inf, NegInf). A stalled
+    session's latency quantile is NaN — the chain delivers it, the session is what is
+    wrong, and the slo check (R-2) is the one to say so."""
     for frame in result.get("frames") or []:
-        columns = (frame.get("data") or {}).get("values") or []
+        data = frame.get("data") or {}
+        columns = data.get("values") or []
         if any(value is not None for column in columns[1:] for value in column):
+            return True
+        entities = data.get("entities") or []
+        if any(column and any(column.values()) for column in entities[1:]):
             return True
     return False
 

@@ -344,3 +344,21 @@ def test_without_matchers_drops_only_the_variables_matchers() -> None:
     )
     assert dv.without_matchers(expr, {"mode", "exchange"}) == 'sum(rate(m{stage="error"}[5m]))'
     assert dv.without_matchers('up{mode="$mode"}', {"mode"}) == "up{}"
+
+
+def test_a_nan_point_is_data_and_a_null_one_is_not():
+    """Grafana's frame JSON writes NaN as null plus an ``entities`` index: a stalled
+    session's quantile is NaN, delivered by the chain, so the panel has data."""
+    from shadow_mvs.evidence.panels import has_data
+
+    def frame(values: list, entities: list | None = None) -> dict:
+        data: dict = {"values": [[1000], values]}
+        if entities is not None:
+            data["entities"] = entities
+        return {"frames": [{"data": data}]}
+
+    assert has_data(frame([None], [None, {"NaN": [0]}]))
+    assert has_data(frame([0.25]))
+    assert not has_data(frame([None]))
+    assert not has_data(frame([None], [None, None]))
+    assert not has_data({"frames": []})
