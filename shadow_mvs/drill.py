@@ -249,9 +249,10 @@ def run_drill(settings: Settings, r_node: str, output_format: str, keep_stack: b
     """Exit 0: the whole chain held; 1: it broke (the timeline names where); 2: refused, or
     the stack could not be brought up (one line)."""
     refuse_unless_local(settings)
+    redact = settings.redactor()  # the drill's lines pass the one redactor like every output
 
     def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        print(redact.text(text), file=sys.stderr, flush=True)
 
     drill = Drill(settings, r_node, say)
     try:
@@ -264,7 +265,7 @@ def run_drill(settings: Settings, r_node: str, output_format: str, keep_stack: b
         if not keep_stack:
             drill.down()
     if output_format == "json":
-        print(json.dumps(timeline.as_json(), indent=2))
+        print(json.dumps(redact.data(timeline.as_json()), indent=2))
     else:
-        print("\n".join(timeline.lines()))
+        print(redact.text("\n".join(timeline.lines())))
     return 0 if timeline.passed else 1
