@@ -139,10 +139,12 @@ def test_a_healthy_dashboard_renders_with_its_own_variables(grafana: GrafanaClie
 
 def test_the_variable_answers_are_cached_for_the_run(grafana: GrafanaClient) -> None:
     cache: dict[str, Any] = {}
-    render_panels(grafana, "green", "prom", {}, cache, int(time.time() * 1000))
+    # One run has one "now": the variables' time range, and so their request, is the same.
+    run_now_ms = int(time.time() * 1000)
+    render_panels(grafana, "green", "prom", {}, cache, run_now_ms)
     cached = {key for key in cache if "/resources/" in key}
     assert len(cached) == 2  # one call per variable
-    render_panels(grafana, "green", "prom", {}, cache, int(time.time() * 1000))
+    render_panels(grafana, "green", "prom", {}, cache, run_now_ms)
     assert {key for key in cache if "/resources/" in key} == cached
 
 
