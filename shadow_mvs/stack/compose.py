@@ -119,28 +119,46 @@ def require_compose_files(project: ComposeProject) -> None:
 
 
 def require_docker() -> None:
-    """Fail with a plain sentence (not a traceback) when Docker or compose is missing."""
+    """Fail with a plain sentence (not a traceback) when Docker or compose is missing.
+
+    Both questions go out at once: each is a CLI start and a daemon round trip (~0.2 s), and
+    every cold run asks them before `compose up`."""
     try:
-        info = subprocess.run(
+        info = subprocess.Popen(
             ["docker", "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=15,
         )
     except FileNotFoundError as exc:
         raise EnvironmentProblem(
             "docker CLI not found: run scripts/bootstrap.sh (installs docker.io)"
         ) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise EnvironmentProblem("Docker daemon did not answer `docker info` within 15 s") from exc
-    if info.returncode != 0:
-        last = (info.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EnvironmentProblem(
-            f"Docker daemon unreachable ({last}); start it (scripts/install-host.sh starts dockerd)"
-        )
-    compose = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
-    if compose.returncode != 0:
-        raise EnvironmentProblem("docker compose v2 plugin missing: run scripts/install-host.sh")
+    with (
+        subprocess.Popen(
+            ["docker", "compose", "version"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ) as compose,
+        info,
+    ):
+        try:
+            _, info_errors = info.communicate(timeout=15)
+        except subprocess.TimeoutExpired as exc:
+            info.kill()
+            raise EnvironmentProblem(
+                "Docker daemon did not answer `docker info` within 15 s"
+            ) from exc
+        if info.returncode != 0:
+            last = (info_errors.strip().splitlines() or ["no output"])[-1]
+            raise EnvironmentProblem(
+                f"Docker daemon unreachable ({last}); start it "
+                "(scripts/install-host.sh starts dockerd)"
+            )
+        if compose.wait() != 0:
+            raise EnvironmentProblem(
+                "docker compose v2 plugin missing: run scripts/install-host.sh"
+            )
 
 
 def offline_image() -> str:

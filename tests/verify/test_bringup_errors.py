@@ -7,14 +7,21 @@ the whole flow is tests/integration/test_verify_flow.py."""
 
 from __future__ import annotations
 
+import pytest
+
+from fixtures.faults import occupy_port
+from fixtures.local_prometheus import free_loopback_port
+from shadow_mvs.config.settings import Settings
 from shadow_mvs.stack.bringup import (
+    StackStartError,
     compose_error_detail,
     compose_error_line,
     failed_base_images,
     failed_pulls,
+    preflight,
     unpullable_images,
 )
-from shadow_mvs.stack.compose import ComposeProject
+from shadow_mvs.stack.compose import ComposeProject, compose_project
 
 REASON = (
     'Get "https://registry.invalid/v2/": dial tcp: lookup registry.invalid on '
@@ -83,3 +90,29 @@ def test_a_build_whose_base_image_cannot_be_pulled_names_it(tmp_path):
         "base image registry.invalid/shadow-mvs/base:0 (build of service exporter) "
         f"cannot be pulled: {BASE_REASON}. Offline mode pulls nothing"
     )
+
+
+# Docker: the preflight asks the daemon first (and, for a taken port, compose whether our
+# own project holds it), so it runs in the serial Docker group, never beside a live stack.
+@pytest.mark.docker
+def test_a_port_taken_outside_compose_names_its_check_before_up(tmp_path):
+    free = [free_loopback_port() for _ in range(3)]
+    with occupy_port("127.0.0.1", 0) as taken:
+        settings = Settings.from_values(
+            {
+                "offline": True,
+                "exporter_url": f"http://127.0.0.1:{free[0]}",
+                "prometheus_url": f"http://127.0.0.1:{taken}",
+                "grafana_url": f"http://127.0.0.1:{free[1]}",
+                "alertmanager_url": f"http://127.0.0.1:{free[2]}",
+            }
+        )
+        running = compose_project(settings).run("ps -q", check=False).stdout.strip()
+        assert not running, "the compose project is up: its ports would count as its own"
+        with pytest.raises(StackStartError) as refused:
+            preflight(settings)
+    assert refused.value.check == "prometheus"
+    assert f"port {taken} is already in use by a process outside compose project" in str(
+        refused.value
+    )
+    preflight(settings)  # the same ports, all free again: `up` may go on
