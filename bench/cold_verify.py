@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from shadow_mvs.core.contract import REPO_ROOT
+from shadow_mvs.core.contract import REPO_ROOT, load_contract
 from shadow_mvs.evidence.preflight import PREFLIGHT_ENV
 from shadow_mvs.stack.compose import DOWN_ARGS, require_docker
 
@@ -35,6 +35,7 @@ from .common import (
     failure_line,
     parser,
     run_main,
+    start_at_grid_phase,
     timed_verify,
 )
 
@@ -45,6 +46,17 @@ PREFLIGHT = re.compile(
 )
 CHECK_DONE = re.compile(r"^verify/test_(\w+)\.py \S")  # pytest's progress line of one module
 PREFLIGHT_BUDGET_S = 0.3
+# Where a cold run's time goes, as the difference of two milestones: the process before
+# bring-up, `compose up`, Prometheus until the queries check has two samples for rate()
+# (discovery, the target's scrape offset, a second scrape), and Grafana's panels until the
+# panel's step-aligned last point holds the second sample.
+PARTS = {
+    "before_bringup": ("start", "bringup_start"),
+    "bringup": ("bringup_start", "stack_up"),
+    "up_to_queries": ("stack_up", "check_queries"),
+    "queries_to_panels": ("check_queries", "check_panels"),
+    "panels_to_result": ("check_panels", "result"),
+}
 
 
 def timed(
@@ -99,6 +111,7 @@ def milestones(lines: list[tuple[float, str]], exited: float) -> dict[str, float
         elif line.startswith("RESULT="):
             found.setdefault("result", at)
     found["exit"] = exited
+    found["start"] = 0.0
     return found
 
 
@@ -126,21 +139,30 @@ def compose_run(
 
 def compose_mode(workdir: Path, online: bool, runs: int) -> bool:
     compose = compose_project(online)
+    grid_s = float(load_contract().prometheus["scrape_interval_s"])
     results: list[dict[str, float]] = []
     ok = True
     for run in range(1, runs + 1):
         compose.run(DOWN_ARGS, check=False)  # "from nothing": no leftover project
+        start_phase = start_at_grid_phase((run - 1) * grid_s / runs, grid_s)
         passed, found = compose_run(workdir, online)
         ok = ok and passed
         results.append(found)
+        for part, (since, until) in PARTS.items():
+            if since in found and until in found:
+                found[part] = found[until] - found[since]
         load = os.getloadavg()[0]
         print(
-            f"run {run}: RESULT at {found.get('result', float('nan')):.2f} s, exit "
-            f"{found['exit']:.2f} s, stack up {found.get('stack_up_s', float('nan')):.2f} s "
+            f"run {run}: started {start_phase:.2f} s into the {grid_s:g} s scrape grid; "
+            f"RESULT at {found.get('result', float('nan')):.2f} s, exit "
+            f"{found['exit']:.2f} s, stack up {found.get('stack_up_s', float('nan')):.2f} s, "
+            f"up to queries {found.get('up_to_queries', float('nan')):.2f} s, "
+            f"queries to panels {found.get('queries_to_panels', float('nan')):.2f} s "
             f"(load {load:.2f})",
             flush=True,
         )
     phases = ["result", "exit", "bringup_start", "stack_up", "stack_up_s", "preflight_added_s"]
+    phases += list(PARTS)
     phases += [k for k in results[0] if k.startswith("check_")]
     for name in phases:
         values = [r[name] for r in results if name in r]

@@ -111,3 +111,18 @@ def run_main(body: Callable[[], int]) -> None:
         print(f"bench: {error.cmd!s} failed: {' '.join(detail)}", file=sys.stderr)
         code = EXIT_ENVIRONMENT
     sys.exit(code)
+
+
+def start_at_grid_phase(phase_s: float, grid_s: float) -> float:
+    """Wait until the wall clock is ``phase_s`` into a ``grid_s`` slot; return the phase.
+
+    Prometheus scrapes a target at a fixed offset within each interval of wall-clock time
+    (scrape/target.go ``offset``), and Grafana aligns a panel's last point to a multiple of
+    its step (promlib ``AlignTimeRange``). A cold run's time therefore depends on where in
+    the 5 s grid it starts, and runs started back to back lock onto one phase (each ends on
+    a step boundary). Spreading the starts evenly over the grid makes the median a median
+    over that phase, not one sample of it. Choosing the start is the point, not a wait for
+    something to happen."""
+    delay = (phase_s - time.time() % grid_s) % grid_s
+    time.sleep(delay)
+    return time.time() % grid_s
