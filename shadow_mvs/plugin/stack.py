@@ -11,9 +11,10 @@ own fixtures carry the ``shadow_mvs_`` prefix so they cannot collide with other 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +26,10 @@ from shadow_mvs.core.contract import load_contract
 from shadow_mvs.evidence.alertmanager_preflight import alertmanager_findings
 from shadow_mvs.evidence.grafana_preflight import grafana_findings
 from shadow_mvs.evidence.preflight import PREFLIGHT_ENV, Preflight, run_preflight
-from shadow_mvs.report.session import NO_VERDICT_KEY, SETTINGS_KEY, verify_run
+from shadow_mvs.report.session import NO_VERDICT_KEY, SETTINGS_KEY, redactor, verify_run
 from shadow_mvs.stack.bringup import (
     StackStartError,
+    compose_error_detail,
     compose_error_line,
     failing_check,
     preflight,
@@ -37,6 +39,8 @@ from shadow_mvs.stack.compose import DOWN_ARGS, ComposeProject, EnvironmentProbl
 from shadow_mvs.stack.services import ServiceWatch
 
 EXIT_USAGE = 2  # usage or environment problem: the same code as the shadow-mvs CLI
+# The stack's `down`, running while the verdict is reported, and the command that redoes it.
+TEARDOWN_KEY = pytest.StashKey[tuple["Future[None]", str]]()
 
 
 @dataclass(frozen=True)
@@ -153,9 +157,37 @@ def shadow_mvs_stack(
     finally:
         # How long after `up` the verdict was settled (bench/fault_matrix reads it).
         _say(pytestconfig, f"INFO|checks settled {time.monotonic() - up_at:.2f} s after up")
-        services.__exit__(None, None, None)
         if shadow_mvs_settings.keep_stack:
+            services.__exit__(None, None, None)
             _say(pytestconfig, f"INFO|stack kept: {compose.base_command(True)} {DOWN_ARGS}")
+        else:
+            # The verdict is settled: RESULT and the reports need not wait the ~0.5 s Docker
+            # takes to remove the stack. The process still does (pytest_unconfigure below).
+            teardown = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow-mvs-down")
+            pytestconfig.stash[TEARDOWN_KEY] = (
+                teardown.submit(services.__exit__, None, None, None),
+                f"{compose.base_command(True)} {DOWN_ARGS}",
+            )
+            teardown.shutdown(wait=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Wait for the stack's ``down``; say so if it failed, with the command to finish it."""
+    pending = config.stash.get(TEARDOWN_KEY, None)
+    if pending is None:
+        return
+    down, command = pending
+    try:
+        down.result()
+    except Exception as error:  # pytest-docker raises a bare Exception with compose's output
+        line = redactor(config).text(
+            f"WARN|stack|compose down failed: {compose_error_detail(str(error))}; run: {command}"
+        )
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line, file=sys.stderr)
 
 
 def _timed_preflight(compose: ComposeProject) -> tuple[Preflight, float]:

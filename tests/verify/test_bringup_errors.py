@@ -7,21 +7,18 @@ the whole flow is tests/integration/test_verify_flow.py."""
 
 from __future__ import annotations
 
-import pytest
+import os
+import subprocess
+import sys
 
-from fixtures.faults import occupy_port
-from fixtures.local_prometheus import free_loopback_port
-from shadow_mvs.config.settings import Settings
 from shadow_mvs.stack.bringup import (
-    StackStartError,
     compose_error_detail,
     compose_error_line,
     failed_base_images,
     failed_pulls,
-    preflight,
     unpullable_images,
 )
-from shadow_mvs.stack.compose import ComposeProject, compose_project
+from shadow_mvs.stack.compose import ComposeProject
 
 REASON = (
     'Get "https://registry.invalid/v2/": dial tcp: lookup registry.invalid on '
@@ -92,27 +89,37 @@ def test_a_build_whose_base_image_cannot_be_pulled_names_it(tmp_path):
     )
 
 
-# Docker: the preflight asks the daemon first (and, for a taken port, compose whether our
-# own project holds it), so it runs in the serial Docker group, never beside a live stack.
-@pytest.mark.docker
-def test_a_port_taken_outside_compose_names_its_check_before_up(tmp_path):
-    free = [free_loopback_port() for _ in range(3)]
-    with occupy_port("127.0.0.1", 0) as taken:
-        settings = Settings.from_values(
-            {
-                "offline": True,
-                "exporter_url": f"http://127.0.0.1:{free[0]}",
-                "prometheus_url": f"http://127.0.0.1:{taken}",
-                "grafana_url": f"http://127.0.0.1:{free[1]}",
-                "alertmanager_url": f"http://127.0.0.1:{free[2]}",
-            }
-        )
-        running = compose_project(settings).run("ps -q", check=False).stdout.strip()
-        assert not running, "the compose project is up: its ports would count as its own"
-        with pytest.raises(StackStartError) as refused:
-            preflight(settings)
-    assert refused.value.check == "prometheus"
-    assert f"port {taken} is already in use by a process outside compose project" in str(
-        refused.value
+TEARDOWN_CONFTEST = """
+from concurrent.futures import Future
+
+from shadow_mvs.plugin.stack import TEARDOWN_KEY
+
+
+def pytest_configure(config):
+    down = Future()
+    quotes = '"' * 3  # pytest-docker's execute() wraps compose's output in triple quotes
+    daemon = "Error response from daemon: removal of container x is already in progress"
+    down.set_exception(Exception(f"Command docker compose down returned 1: {quotes}{daemon}{quotes}"))
+    config.stash[TEARDOWN_KEY] = (down, "docker compose -p peaktrade-shadow-mvs down -v")
+"""
+
+
+def test_a_failed_down_after_the_verdict_is_one_line_with_the_command(tmp_path):
+    """``down`` runs while the verdict is reported; the session still waits for it, and a
+    failure is told, not lost in a background thread."""
+    (tmp_path / "conftest.py").write_text(TEARDOWN_CONFTEST)
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    assert True\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    preflight(settings)  # the same ports, all free again: `up` may go on
+    assert (
+        "WARN|stack|compose down failed: Error response from "
+        "daemon: removal of container x is already in progress; run: docker compose -p "
+        "peaktrade-shadow-mvs down -v"
+    ) in result.stdout, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
