@@ -205,10 +205,15 @@ def suite_root() -> Path | None:
 
 
 def pytest_command(args: argparse.Namespace) -> list[str]:
+    return [sys.executable, "-m", "pytest", *pytest_args(args)]
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    """What ``pytest`` is given to verify: the checks and every flag set here."""
     if suite_root() is not None:
-        command = [sys.executable, "-m", "pytest", "verify"]
+        command = ["verify"]
     else:  # no pyproject.toml to read addopts from: no cache dir inside site-packages
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(CHECKS_DIR)]
+        command = ["-p", "no:cacheprovider", str(CHECKS_DIR)]
     for opt in OPTIONS:
         value = getattr(args, opt.dest, None)
         if isinstance(value, list):  # --env, one environment per pytest run
@@ -279,7 +284,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f"--format {args.format} is for one environment; several --env write "
                 "reports/summary.json and one verify.json per environment"
             )
-        return verify_many(args, pytest_command, suite_root() or Path.cwd(), pytest_environment())
+        return verify_many(args, pytest_args, suite_root() or Path.cwd(), pytest_environment())
     settings = _settings(args, verifying=True)  # reject bad values before pytest starts
     if settings.stack == "compose" and suite_root() is None:
         # No checkout to run pytest in, so the stack would come from this copy's own

@@ -69,3 +69,26 @@ def test_the_probe_sees_a_check_side_import() -> None:
     )
     loaded = {n.split(".")[0] for n in json.loads(result.stdout)["modules"]}
     assert {"pytest", "httpx", "requests", "prometheus_api_client"} <= loaded
+
+
+def test_the_engine_forked_sessions_share_leaves_plugin_and_checks_to_pytest() -> None:
+    """``verify --env a --env b`` imports ``many.ENGINE`` once before forking a session per
+    environment; the plugin's modules and the checks stay out of it, so each session's
+    pytest imports them and rewrites their asserts (no "already imported" warning)."""
+    probe = (
+        "import json, sys\n"
+        "from shadow_mvs.many import load_engine\n"
+        "load_engine()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout))
+    assert {"pytest", "httpx", "requests", "prometheus_api_client"} <= loaded
+    assert "shadow_mvs.evidence.panels" in loaded
+    rewritten_by_pytest = [
+        name for name in loaded if name.startswith(("shadow_mvs.plugin", "verify", "conftest"))
+    ]
+    assert rewritten_by_pytest == []
