@@ -94,8 +94,13 @@ def _read(run: EnvironmentRun, root: Path) -> None:
 
 
 def load_engine() -> None:
-    """Import ``ENGINE``, then move it out of the collector's sight (``gc.freeze``, what the
-    gc docs advise right before a fork: the children do not copy its pages to scan them)."""
+    """Import ``ENGINE`` with the collector off, then freeze what it allocated: the gc
+    module docs' advice for a parent that forks workers ("gc.disable() early in the parent
+    process, gc.freeze() right before fork(), and gc.enable() early in child processes").
+    The imports free almost nothing, so collecting during them is wasted (~0.05-0.1 s of
+    CPU here), and frozen objects are neither scanned nor copied by the children's
+    collections. The caller turns the collector on again once the children are forked."""
+    gc.disable()
     for name in ENGINE:
         importlib.import_module(name)
     gc.freeze()
@@ -106,6 +111,7 @@ def run_session(pytest_args: list[str], cwd: Path, env: Mapping[str, str], log: 
     code becomes the child's (multiprocessing turns ``SystemExit`` into it)."""
     import pytest
 
+    gc.enable()  # off in the parent while it loaded the engine (load_engine)
     with log.open("wb") as out:
         os.dup2(out.fileno(), sys.stdout.fileno())
         os.dup2(out.fileno(), sys.stderr.fileno())
@@ -146,6 +152,7 @@ def verify_many(
         process.start()
         runs.append(run)
         processes.append((process, time.monotonic()))
+    gc.enable()
     for run, (process, began) in zip(runs, processes, strict=True):
         process.join()
         run.exit_code = process.exitcode if process.exitcode is not None else EXIT_USAGE
