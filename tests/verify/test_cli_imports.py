@@ -92,3 +92,29 @@ def test_the_engine_forked_sessions_share_leaves_plugin_and_checks_to_pytest() -
         name for name in loaded if name.startswith(("shadow_mvs.plugin", "verify", "conftest"))
     ]
     assert rewritten_by_pytest == []
+
+
+def test_an_imported_shadow_mvs_marked_for_rewrite_warns_nothing(tmp_path) -> None:
+    """Installed from a wheel, the distribution's pytest11 entry point makes pytest mark the
+    whole ``shadow_mvs`` package for assert rewriting; in a session forked from the CLI
+    the package is already imported. Its ``__init__`` opts out with pytest's documented
+    ``PYTEST_DONT_REWRITE`` docstring marker, so no session warns "already imported"
+    (``register_assert_rewrite`` marks a name the same way)."""
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\npytest.register_assert_rewrite('shadow_mvs')\n"
+    )
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    probe = (
+        "import sys, pytest, shadow_mvs\n"
+        "sys.exit(pytest.main([sys.argv[1], '-q', '-p', 'no:cacheprovider', '-W', "
+        "'error::pytest.PytestAssertRewriteWarning']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PytestAssertRewriteWarning" not in result.stdout + result.stderr
