@@ -12,7 +12,9 @@ Each session is a fork of this process (``multiprocessing``'s "fork" start metho
 log. Before forking, this process imports what every session imports (``ENGINE``) once:
 a fresh ``python -m pytest`` per environment spent ~0.9 s of CPU each, mostly importing
 pytest, the HTTP clients and the engine again; a fork starts with them imported and
-shares their memory copy-on-write (bench/multi_env.py measures it).
+shares their memory copy-on-write (bench/multi_env.py measures it). On Linux only: macOS's
+system libraries are not fork-safe (multiprocessing docs, "Contexts and start methods"),
+so there each session starts a fresh interpreter ("spawn") and nothing is shared.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from shadow_mvs.config.settings import Settings
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 # What every verify session imports: pytest and the engine under the plugin and the checks
 # (the reporters and formats bring the HTTP clients, access and the transports). Not the
 # plugin's own modules (shadow_mvs.plugin.*) nor the checks: pytest imports those in each
@@ -107,11 +110,11 @@ def load_engine() -> None:
 
 
 def run_session(pytest_args: list[str], cwd: Path, env: Mapping[str, str], log: Path) -> None:
-    """In the forked child: one pytest session, stdout and stderr into ``log``; its exit
+    """In the child process: one pytest session, stdout and stderr into ``log``; its exit
     code becomes the child's (multiprocessing turns ``SystemExit`` into it)."""
     import pytest
 
-    gc.enable()  # off in the parent while it loaded the engine (load_engine)
+    gc.enable()  # off in a forking parent while it loaded the engine (load_engine)
     with log.open("wb") as out:
         os.dup2(out.fileno(), sys.stdout.fileno())
         os.dup2(out.fileno(), sys.stderr.fileno())
@@ -131,8 +134,9 @@ def verify_many(
     names = list(dict.fromkeys(args.env))
     for name in names:  # every environment must resolve before any starts
         Settings.from_values({**vars(args), "env": name}, verifying=True)
-    load_engine()
-    fork = multiprocessing.get_context("fork")
+    if START_METHOD == "fork":
+        load_engine()
+    start = multiprocessing.get_context(START_METHOD)
     runs, processes = [], []
     started = time.monotonic()
     for name in names:
@@ -146,7 +150,7 @@ def verify_many(
         pytest_args = pytest_args_for(argparse.Namespace(**{**vars(args), "env": [name]}))
         pytest_args.append(f"--json-report-file={run.report}")
         session = (pytest_args, root, dict(os.environ if env is None else env), root / run.log)
-        process = fork.Process(target=run_session, args=session, name=f"verify-{name}")
+        process = start.Process(target=run_session, args=session, name=f"verify-{name}")
         sys.stdout.flush()  # nothing buffered here may be written twice
         sys.stderr.flush()
         process.start()
