@@ -30,12 +30,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shadow_mvs.config.settings import Settings
 
+if TYPE_CHECKING:
+    from multiprocessing.context import ForkContext, SpawnContext
+
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 # What every verify session imports: pytest and the engine under the plugin and the checks
 # (the reporters and formats bring the HTTP clients, access and the transports). Not the
 # plugin's own modules (shadow_mvs.plugin.*) nor the checks: pytest imports those in each
@@ -125,6 +127,15 @@ def run_session(pytest_args: list[str], cwd: Path, env: Mapping[str, str], log: 
     sys.exit(int(pytest.main(pytest_args)))
 
 
+def session_starter() -> ForkContext | SpawnContext:
+    """How each session's process starts: a fork sharing the engine on Linux, a fresh
+    interpreter elsewhere (see the module docstring)."""
+    if sys.platform == "linux":
+        load_engine()
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def verify_many(
     args: argparse.Namespace,
     pytest_args_for: Callable[[argparse.Namespace], list[str]],
@@ -134,9 +145,7 @@ def verify_many(
     names = list(dict.fromkeys(args.env))
     for name in names:  # every environment must resolve before any starts
         Settings.from_values({**vars(args), "env": name}, verifying=True)
-    if START_METHOD == "fork":
-        load_engine()
-    start = multiprocessing.get_context(START_METHOD)
+    start = session_starter()
     runs, processes = [], []
     started = time.monotonic()
     for name in names:
