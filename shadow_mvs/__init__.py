@@ -6,6 +6,12 @@ certificates) ← ``evidence`` (preflight rulebook, status APIs, exposition, SLO
 ``report`` (terminal, JSON, JUnit, GitHub, forensics) ← ``plugin``, ``cli``, ``docs``.
 The checks (``shadow_mvs.checks``, a checkout's ``verify/``) sit on top; ``data/`` holds
 the contract, causes and triage tree. Importing this module loads nothing else.
+
+PYTEST_DONT_REWRITE: pytest's documented opt-out from assert rewriting, for this module
+only (it holds no assert). Installed from a wheel, the pytest11 entry point makes pytest
+mark the whole package for rewriting, and a verify session forked from the CLI
+(shadow_mvs/many.py) finds the package already imported; the marker keeps pytest from
+warning about it. Submodules and the checks are rewritten as before.
 """
 
 DISTRIBUTION = "peaktrade-shadow-mvs-verify"

@@ -26,16 +26,7 @@ from shadow_mvs.core.contract import CHECKS_DIR, REPO_ROOT, checkout_root, load_
 from shadow_mvs.core.triage import load_triage, route
 from shadow_mvs.many import verify_many
 from shadow_mvs.report.explain import CONTRACT_TOPIC, contract_facts, contract_lines, node_lines
-from shadow_mvs.report.formats import NAGIOS_SERVICE, NAGIOS_UNKNOWN
 from shadow_mvs.report.triage_view import commands_in_use, node_view
-from shadow_mvs.stack.bringup import (
-    StackStartError,
-    compose_error_line,
-    port_in_use,
-    preflight,
-    unpullable_images,
-    wait_answering,
-)
 from shadow_mvs.stack.compose import (
     DOWN_ARGS,
     UP_ARGS,
@@ -46,6 +37,13 @@ from shadow_mvs.stack.compose import (
     require_docker,
 )
 
+# What this module imports at the top is what every subcommand needs: argument parsing, the
+# settings and their validation, compose's command lines, and spawning pytest. The modules
+# that import an HTTP client or pytest (shadow_mvs.stack.bringup: httpx;
+# shadow_mvs.report.formats: pytest, prometheus_client and the reporter) are imported inside
+# the functions that use them: `verify` hands the checks to a pytest process that imports
+# them itself, so the parent would pay ~0.3 s of CPU per run for nothing
+# (tests/verify/test_cli_imports.py keeps it that way).
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_CODES = "exit codes: 0 done, 2 usage or environment error"
 # Each subcommand's --help ends with its exit codes and an example.
@@ -147,6 +145,13 @@ def _say(settings: Settings, text: str) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from shadow_mvs.stack.bringup import (
+        compose_error_line,
+        preflight,
+        unpullable_images,
+        wait_answering,
+    )
+
     settings = _settings(args)
     require_compose_files(compose_project(settings))
     if settings.bring_up:
@@ -200,10 +205,15 @@ def suite_root() -> Path | None:
 
 
 def pytest_command(args: argparse.Namespace) -> list[str]:
+    return [sys.executable, "-m", "pytest", *pytest_args(args)]
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    """What ``pytest`` is given to verify: the checks and every flag set here."""
     if suite_root() is not None:
-        command = [sys.executable, "-m", "pytest", "verify"]
+        command = ["verify"]
     else:  # no pyproject.toml to read addopts from: no cache dir inside site-packages
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(CHECKS_DIR)]
+        command = ["-p", "no:cacheprovider", str(CHECKS_DIR)]
     for opt in OPTIONS:
         value = getattr(args, opt.dest, None)
         if isinstance(value, list):  # --env, one environment per pytest run
@@ -217,6 +227,8 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
 
 def environment_up(settings: Settings) -> int:
     """``up --env prod-shaped``: generate the PKI and secrets, then start its compose files."""
+    from shadow_mvs.stack.bringup import StackStartError, port_in_use
+
     if not settings.offline:
         print(
             f"shadow-mvs: --env {settings.env_name} runs from the offline image: add --offline",
@@ -272,7 +284,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f"--format {args.format} is for one environment; several --env write "
                 "reports/summary.json and one verify.json per environment"
             )
-        return verify_many(args, pytest_command, suite_root() or Path.cwd(), pytest_environment())
+        return verify_many(args, pytest_args, suite_root() or Path.cwd(), pytest_environment())
     settings = _settings(args, verifying=True)  # reject bad values before pytest starts
     if settings.stack == "compose" and suite_root() is None:
         # No checkout to run pytest in, so the stack would come from this copy's own
@@ -282,6 +294,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         pytest_command(args), cwd=suite_root(), env=pytest_environment(), check=False
     ).returncode
     if settings.output_format == "nagios":  # pytest already exits with Nagios's codes
+        from shadow_mvs.report.formats import NAGIOS_UNKNOWN
+
         return code if code in (0, 1, 2, 3) else NAGIOS_UNKNOWN
     return {0: EXIT_PASS, 1: EXIT_FAIL}.get(code, EXIT_USAGE)
 
@@ -379,6 +393,25 @@ def wants_nagios(argv: Sequence[str]) -> bool:
     return (asked[-1] if asked else os.environ.get("SHADOW_MVS_FORMAT")) == "nagios"
 
 
+def nagios_unknown(text: str) -> int:
+    """Nagios's UNKNOWN line on stdout, and its code."""
+    from shadow_mvs.report.formats import NAGIOS_SERVICE, NAGIOS_UNKNOWN
+
+    print(f"{NAGIOS_SERVICE} UNKNOWN - shadow-mvs: {text}")
+    return NAGIOS_UNKNOWN
+
+
+def stack_start_failed(error: Exception) -> int:
+    """A stack that could not start (``up``, ``drill``) is one line and exit 2; any other
+    exception is a bug and keeps its traceback."""
+    from shadow_mvs.stack.bringup import StackStartError
+
+    if not isinstance(error, StackStartError):
+        raise error
+    print(f"shadow-mvs: {error.message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     nagios = wants_nagios(words)
@@ -387,22 +420,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(words)
     except SystemExit as leaving:
         if nagios and leaving.code == EXIT_USAGE:  # argparse said what was wrong on stderr
-            print(f"{NAGIOS_SERVICE} UNKNOWN - shadow-mvs: usage error")
-            return NAGIOS_UNKNOWN
+            return nagios_unknown("usage error")
         raise
     try:
         return COMMANDS[args.command](args)
     except (SettingsError, EnvironmentProblem) as error:
         print(f"shadow-mvs: {error}", file=sys.stderr)
         if nagios:
-            print(f"{NAGIOS_SERVICE} UNKNOWN - shadow-mvs: {error}")
-            return NAGIOS_UNKNOWN
-        return EXIT_USAGE
-    except StackStartError as error:
-        print(f"shadow-mvs: {error.message}", file=sys.stderr)
+            return nagios_unknown(str(error))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_USAGE
+    except Exception as error:  # re-raised unless the stack could not start
+        return stack_start_failed(error)
 
 
 if __name__ == "__main__":

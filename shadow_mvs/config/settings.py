@@ -13,10 +13,8 @@ import platform
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
-
-import pytest
 
 from shadow_mvs.config.access import ENDPOINTS, TLS, Access, AccessError, resolve_endpoint
 from shadow_mvs.config.env_file import env_file_path, grafana_credentials
@@ -24,6 +22,9 @@ from shadow_mvs.config.environments import Environment, EnvironmentError_, load_
 from shadow_mvs.config.redaction import Credential, Redactor
 from shadow_mvs.config.tls_files import check_tls_files
 from shadow_mvs.core.contract import load_contract
+
+if TYPE_CHECKING:  # annotations only: the CLI validates settings without importing pytest
+    import pytest
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}

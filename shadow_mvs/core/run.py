@@ -11,17 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, TypeVar
-
-import httpx
-import requests
-from prometheus_api_client.exceptions import PrometheusApiClientException
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from shadow_mvs.core.causes import Finding, is_final, load_causes
 from shadow_mvs.core.causes import sentence as cause_sentence
 from shadow_mvs.core.contract import Check, Contract, load_contract
 from shadow_mvs.core.triage import Node, route
 from shadow_mvs.core.waiting import GaveUp, bounded_poll
+
+if TYPE_CHECKING:
+    import httpx
+    import requests
 
 T = TypeVar("T")
 Status = Literal["pending", "pass", "fail", "blocked", "not_selected"]
@@ -78,18 +78,33 @@ class CheckBlocked(CheckFailed):
         self.upstream = upstream
 
 
-TRANSIENT = (
-    httpx.HTTPError,
-    requests.RequestException,
-    PrometheusApiClientException,
-    ValueError,  # unparsable body from a half-started service
-)
+# The HTTP clients are imported where an error is judged, not at module level: the
+# ``shadow-mvs`` CLI imports this module (through the settings) to validate flags and spawn
+# pytest, and sends no request; httpx, requests and prometheus-api-client cost it ~0.2 s of
+# CPU. In a verify run the checks have imported them long before any error is judged.
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """The errors a poll retries: the HTTP clients' own, and an unparsable body."""
+    import httpx
+    import requests
+    from prometheus_api_client.exceptions import PrometheusApiClientException
+
+    return (
+        httpx.HTTPError,
+        requests.RequestException,
+        PrometheusApiClientException,
+        ValueError,  # unparsable body from a half-started service
+    )
 
 
 def describe(error: BaseException) -> str:
     """One line naming what went wrong, without a traceback."""
     if isinstance(error, CheckFailed):
         return error.message
+    import httpx  # see transient_errors
+    import requests
+
     if isinstance(error, httpx.TimeoutException):
         return f"{_request_line(error)}timed out ({type(error).__name__})"
     if isinstance(error, httpx.ConnectError):
@@ -112,6 +127,9 @@ def _request_line(error: httpx.HTTPError) -> str:
 
 def is_unreachable(error: BaseException) -> bool:
     """Nothing answers at the address: refused, no route, no such host, connect timeout."""
+    import httpx  # see transient_errors
+    import requests
+
     return isinstance(
         error, httpx.ConnectError | httpx.ConnectTimeout | requests.exceptions.ConnectionError
     )
@@ -137,7 +155,7 @@ def _innermost(error: BaseException) -> str:
 def _is_transient(error: BaseException) -> bool:
     if isinstance(error, CheckFailed):
         return error.retryable
-    return isinstance(error, TRANSIENT)
+    return isinstance(error, transient_errors())
 
 
 @dataclass

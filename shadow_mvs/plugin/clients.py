@@ -15,13 +15,9 @@ import pytest
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from shadow_mvs.config.access import (
-    AccessTransport,
-    EndpointAccess,
-    access_client,
-    requests_session,
-)
+from shadow_mvs.config.access import EndpointAccess
 from shadow_mvs.config.settings import Settings
+from shadow_mvs.config.transport import AccessTransport, access_client, requests_session
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckFailed
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from shadow_mvs.config.access import access_client
 from shadow_mvs.config.redaction import Redactor
 from shadow_mvs.config.settings import Settings
+from shadow_mvs.config.transport import access_client
 from shadow_mvs.core.contract import load_contract
 from shadow_mvs.stack.bringup import compose_logs
 from shadow_mvs.stack.compose import compose_project

@@ -8,8 +8,8 @@ import pytest
 
 from fixtures.local_prometheus import LocalPrometheus, local_prometheus
 from fixtures.prometheus_tools import needs_prometheus_tools
-from shadow_mvs.config.access import access_client
 from shadow_mvs.config.settings import Settings
+from shadow_mvs.config.transport import access_client
 from shadow_mvs.core.run import CheckFailed
 from shadow_mvs.stack.certs import Pki, make_pki
 

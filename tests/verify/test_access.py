@@ -242,7 +242,7 @@ def test_only_an_https_endpoint_loads_trust_anchors_and_a_plain_one_trusts_nothi
     instead trusts nothing, so a handshake there could only fail, never pass unchecked."""
     import ssl
 
-    from shadow_mvs.config.access import _route_context
+    from shadow_mvs.config.transport import _route_context
 
     plain = _route_context(EndpointAccess("prometheus", "http://127.0.0.1:9092"))
     assert plain.cert_store_stats()["x509_ca"] == 0

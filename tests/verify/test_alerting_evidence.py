@@ -122,6 +122,24 @@ def test_dropped_and_failed_sends_are_causes_with_their_counts():
     assert alerting.prometheus_send_problems("") == []
 
 
+def test_counter_totals_reads_only_its_counter_among_other_families():
+    """Only lines naming the counter reach the parser; a label value or a longer name that
+    merely contains it is another family's sample and does not count."""
+    page = (
+        "# HELP go_goroutines Number of goroutines.\n# TYPE go_goroutines gauge\n"
+        "go_goroutines 42\n"
+        '# TYPE notes gauge\nnotes{about="prometheus_notifications_dropped_total"} 7\n'
+        "# TYPE prometheus_notifications_dropped_total_extra counter\n"
+        "prometheus_notifications_dropped_total_extra 5\n"
+        + PROMETHEUS_METRICS
+        + "".join(f'pad_{i}_total{{job="x"}} {i}\n' for i in range(50))
+    )
+    dropped = alerting.counter_totals(page, "prometheus_notifications_dropped_total")
+    assert dropped == {"": 3.0}
+    errors = alerting.counter_totals(page, "prometheus_notifications_errors_total", "alertmanager")
+    assert sorted(errors.values()) == [0.0, 2.0]
+
+
 def test_a_firing_alert_missing_from_alertmanager_is_named():
     firing = [
         {"state": "firing", "labels": {"alertname": "A", "r_node": "R-2"}},

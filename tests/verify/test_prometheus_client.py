@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from fixtures.loopback import QuietHandler, serving
-from shadow_mvs.config.access import TLS, EndpointAccess, requests_session
+from shadow_mvs.config.access import TLS, EndpointAccess
+from shadow_mvs.config.transport import requests_session
 from shadow_mvs.core.run import CheckFailed
 from shadow_mvs.plugin.clients import prometheus_client
 from shadow_mvs.stack.certs import Pki, make_pki

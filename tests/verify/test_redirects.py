@@ -16,15 +16,9 @@ from typing import Any
 import pytest
 
 from fixtures.loopback import QuietHandler, serving
-from shadow_mvs.config.access import (
-    TLS,
-    Access,
-    EndpointAccess,
-    SecretNames,
-    access_client,
-    requests_session,
-)
+from shadow_mvs.config.access import TLS, Access, EndpointAccess, SecretNames
 from shadow_mvs.config.settings import Settings
+from shadow_mvs.config.transport import access_client, requests_session
 from shadow_mvs.core.causes import load_causes
 from shadow_mvs.core.run import CheckFailed
 from shadow_mvs.plugin.clients import GrafanaClient, prometheus_client
