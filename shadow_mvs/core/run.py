@@ -36,6 +36,8 @@ class CheckFailed(Exception):
     a "final" cause (a live server's 4xx, a relabel rule, an exited service) ends the check
     at once, a "warm-up" one keeps the budget. ``retryable=False`` ends it at once for an
     observation the probe knows is final under a warm-up cause or with no cause at all.
+    ``retry_in_s``: seconds until another attempt can first see a change (a panel's next
+    step-aligned point); the poll waits that instead of its interval, within the budget.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class CheckFailed(Exception):
         cause: str | None = None,
         retryable: bool | None = None,
         facts: Mapping[str, object] | None = None,
+        retry_in_s: float | None = None,
     ):
         self.sentence = cause_sentence(cause, facts)
         if self.sentence and message and not message.startswith(self.sentence):
@@ -53,6 +56,8 @@ class CheckFailed(Exception):
         self.message = message or self.sentence or ""
         self.cause = cause
         self.retryable = not is_final(cause) and retryable is not False
+        # When another look can first see something new (None: the poll's interval).
+        self.retry_in_s = retry_in_s
 
 
 def not_as_files(error: CheckFailed) -> CheckFailed:
@@ -252,6 +257,7 @@ class CheckContext:
                 retry_if=keep_trying,
                 what=self.record.check,
                 on_error=on_error,
+                retry_in=lambda error: error.retry_in_s if isinstance(error, CheckFailed) else None,
             )
         except GaveUp as exhausted:
             raise self._gave_up(exhausted.last, started) from None

@@ -5,8 +5,11 @@ Prometheus, the exporter, the stand-in, prod-shaped stacks), the tests and bench
 through ``bounded_poll``; nobody sleeps to synchronise. A probe signals "not yet" by raising;
 ``retry_if`` says which errors are worth another attempt (anything else ends the wait at
 once, as itself); ``on_error`` sees every failed attempt first and may raise to end the wait
-(a process that exited, a service in a final state). When the budget is spent the last
-error comes back inside ``GaveUp``, never a bare "timed out".
+(a process that exited, a service in a final state). ``retry_in`` may read from an error
+when the next attempt can first tell something new (a panel whose next point is due at its
+step boundary): the poll then waits that long instead of ``interval_s``, never past the
+budget. When the budget is spent the last error comes back inside ``GaveUp``, never a bare
+"timed out".
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_fixed
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_delay
 
 T = TypeVar("T")
 RetryIf = Callable[[BaseException], bool] | tuple[type[BaseException], ...]
+RetryIn = Callable[[BaseException], float | None]
+# A hinted wait never goes below this: a hint that is already due must not spin.
+MIN_WAIT_S = 0.02
 
 
 class GaveUp(Exception):
@@ -43,6 +49,7 @@ def bounded_poll(
     retry_if: RetryIf,
     what: str = "condition",
     on_error: Callable[[BaseException], None] | None = None,
+    retry_in: RetryIn | None = None,
 ) -> T:
     """``probe()``'s first result, polling every ``interval_s`` for at most ``budget_s``."""
     should_retry = (
@@ -52,7 +59,7 @@ def bounded_poll(
     attempts = 0
     retrying = Retrying(
         stop=stop_after_delay(budget_s),
-        wait=wait_fixed(interval_s),
+        wait=lambda state: next_wait(state, interval_s, budget_s, retry_in),
         retry=retry_if_exception(should_retry),
         reraise=False,
     )
@@ -71,3 +78,16 @@ def bounded_poll(
         assert last is not None
         raise GaveUp(what, last, attempts, time.monotonic() - started) from None
     raise AssertionError("unreachable: tenacity either returns or raises")
+
+
+def next_wait(
+    state: RetryCallState, interval_s: float, budget_s: float, retry_in: RetryIn | None
+) -> float:
+    """Seconds until the next attempt: the failed attempt's own hint if it gave one (capped
+    by what is left of the budget), else the fixed interval."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    hint = retry_in(error) if retry_in is not None and error is not None else None
+    if hint is None:
+        return interval_s
+    left = budget_s - (state.seconds_since_start or 0.0)
+    return max(MIN_WAIT_S, min(hint, left))

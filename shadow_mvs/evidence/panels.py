@@ -385,4 +385,23 @@ def empty_panel(render: DashboardRender, target: RenderedTarget) -> CheckFailed:
         f"panel {target.panel!r} ({target.ref_id}) has no data through Grafana over the "
         f"dashboard's time range: {target.shown}",
         cause="panel_empty",
+        retry_in_s=next_point_in_s(target, render.now_ms),
     )
+
+
+# How long after a step boundary to look: the query's "to" must be past it.
+AFTER_BOUNDARY_S = 0.05
+
+
+def next_point_in_s(target: RenderedTarget, now_ms: int) -> float | None:
+    """Seconds until an empty range panel can first show something new. Grafana aligns a
+    range query's end down to a multiple of its step (promlib ``AlignTimeRange``), so a
+    sample scraped after the last aligned point appears only at the next one; polling
+    before it asks again for the same points. The step is a multiple of the request's
+    ``intervalMs`` (it is the larger of that and the rounded range/maxDataPoints), so the
+    next multiple of ``intervalMs`` is the earliest such point. None for an instant query:
+    its point is "now", which any later look moves."""
+    interval_ms = int(target.request.get("intervalMs") or 0)
+    if interval_ms <= 0 or (target.request.get("instant") and not target.request.get("range")):
+        return None
+    return (interval_ms - now_ms % interval_ms) / 1000 + AFTER_BOUNDARY_S

@@ -17,7 +17,13 @@ from fixtures.local_prometheus import LocalPrometheus
 from fixtures.prometheus_tools import needs_prometheus_tools
 from shadow_mvs.config.access import EndpointAccess
 from shadow_mvs.core.run import CheckFailed
-from shadow_mvs.evidence.panels import DashboardRender, RenderedTarget, render_panels
+from shadow_mvs.evidence.panels import (
+    AFTER_BOUNDARY_S,
+    DashboardRender,
+    RenderedTarget,
+    next_point_in_s,
+    render_panels,
+)
 from shadow_mvs.plugin.clients import GrafanaClient
 
 from .conftest import NotYet, Provisioning, poll, running_standin
@@ -186,6 +192,30 @@ def test_an_empty_panel_without_a_variable_to_blame_keeps_waiting(grafana: Grafa
     assert caught.value.retryable
     assert caught.value.cause == "panel_empty"
     assert 'no_such_metric_at_all{job="prometheus"}' in caught.value.message
+    # The next look is aimed at the panel's next step-aligned point (intervalMs 1 s here).
+    assert caught.value.retry_in_s is not None
+    assert AFTER_BOUNDARY_S < caught.value.retry_in_s <= 1 + AFTER_BOUNDARY_S
+
+
+def target_with(**request: Any) -> RenderedTarget:
+    return RenderedTarget(
+        panel="Rate", ref_id="A", raw_expr="up", expr="up", shown="up",
+        datasource_uids=("prom",), uses=(), undefined=(), request=request,
+    )  # fmt: skip
+
+
+def test_an_empty_range_panel_is_looked_at_again_at_its_next_aligned_point() -> None:
+    # Grafana aligns the range's end down to the step: at 12.3 s into a 5 s grid, the next
+    # point that can hold a new sample is at 15 s.
+    assert next_point_in_s(target_with(intervalMs=5000, range=True), 12_300) == pytest.approx(
+        2.7 + AFTER_BOUNDARY_S
+    )
+    assert next_point_in_s(target_with(intervalMs=5000), 15_000) == pytest.approx(
+        5 + AFTER_BOUNDARY_S
+    )
+    # An instant query is evaluated at "now": any later look may see more.
+    assert next_point_in_s(target_with(intervalMs=5000, instant=True), 12_300) is None
+    assert next_point_in_s(target_with(), 12_300) is None
 
 
 def test_a_variable_query_prometheus_refuses_is_named_with_its_error(

@@ -8,12 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+from tenacity import RetryCallState, Retrying
 
 from shadow_mvs.config.settings import OPTIONS
 from shadow_mvs.core.causes import BY_CHECK, load_causes
 from shadow_mvs.core.contract import CHECKS_DIR, DATA_DIR, PACKAGE_DIR, REPO_ROOT, load_contract
+from shadow_mvs.core.run import CheckFailed
 from shadow_mvs.core.triage import route
-from shadow_mvs.core.waiting import GaveUp, bounded_poll
+from shadow_mvs.core.waiting import MIN_WAIT_S, GaveUp, bounded_poll, next_wait
 from tests.verify.test_causes import raised_cause_ids
 
 SOURCE_DIRS = ("shadow_mvs", "verify", "fixtures", "grafana_standin", "tests", "bench", "exporter")
@@ -195,3 +197,29 @@ def test_bounded_poll_ends_at_once_on_an_error_it_does_not_retry_or_on_error_rai
             retry_if=(KeyError,),
             on_error=stop,
         )
+
+
+def failed_attempt(error: BaseException) -> RetryCallState:
+    """tenacity's record of one failed attempt, as its wait strategy receives it."""
+    state = RetryCallState(Retrying(), None, (), {})
+    state.set_exception((type(error), error, None))
+    return state
+
+
+def hint_of(error: BaseException) -> float | None:
+    return error.retry_in_s if isinstance(error, CheckFailed) else None
+
+
+def test_a_failed_attempt_that_says_when_to_look_again_sets_the_wait():
+    aimed = failed_attempt(CheckFailed("panel empty", retry_in_s=2.7))
+    assert next_wait(aimed, 0.5, 30, hint_of) == 2.7  # not the 0.5 s interval
+    plain = failed_attempt(CheckFailed("panel empty"))
+    assert next_wait(plain, 0.5, 30, hint_of) == 0.5
+    assert next_wait(aimed, 0.5, 30, None) == 0.5  # a poll that reads no hints
+
+
+def test_a_hinted_wait_never_runs_past_the_budget_nor_spins():
+    late = failed_attempt(CheckFailed("panel empty", retry_in_s=60))
+    assert next_wait(late, 0.5, 1.0, hint_of) <= 1.0
+    due = failed_attempt(CheckFailed("panel empty", retry_in_s=-0.2))
+    assert next_wait(due, 0.5, 30, hint_of) == MIN_WAIT_S
