@@ -590,6 +590,26 @@ def _apply(rules: list[Mapping[str, Any]], labels: dict[str, str]) -> dict[str, 
 
 # --- hop 5: the TSDB -----------------------------------------------------------------
 
+# A scrape's samples carry its start time and land in the TSDB when it ends.
+AFTER_SCRAPE_S = 0.1
+
+
+def next_scrape_in_s(
+    query: Callable[[str], list[dict[str, Any]]],
+    selector: str,
+    interval_s: float,
+    now: Callable[[], float] = time.time,
+) -> float | None:
+    """Seconds until the next scrape's samples can be queried: the newest sample's time plus
+    one interval (Prometheus scrapes a target at a fixed offset in each interval). None when
+    nothing is stored yet or that moment has passed (a slow scrape): then the poll's own
+    interval decides."""
+    newest = query(f"max(timestamp({selector}))")
+    if not newest:
+        return None
+    due = float(newest[0]["value"][1]) + interval_s + AFTER_SCRAPE_S - now()
+    return due if due > 0 else None
+
 
 def tsdb_hop(
     query: Callable[[str], list[dict[str, Any]]], contract: Contract, walk: Walk, window: str
@@ -620,6 +640,7 @@ def tsdb_hop(
     counted = query(f"max(count_over_time({mode_selector}[{window}]))")
     samples = float(counted[0]["value"][1]) if counted else 0.0
     if samples < 2:
+        interval_s = walk.interval_s or float(contract.prometheus["scrape_interval_s"])
         return Hop(
             "tsdb",
             "",
@@ -627,6 +648,7 @@ def tsdb_hop(
                 f"{mode_selector}: at most {samples:g} sample(s) per series in [{window}]",
                 cause="rate_window_filling",
                 facts=facts,
+                retry_in_s=next_scrape_in_s(query, mode_selector, interval_s),
             ),
         )
     return Hop("tsdb", f"{len(ours)} {mode_selector} series, {samples:g} samples in [{window}]")

@@ -180,7 +180,9 @@ def render_checks(contract: Contract) -> str:
     return (
         table(["check (verify order)", "F-code", "G-node", "retry budget", "depends on"], rows)
         + "\n\n"
-        + f"All green is `F-OK`. Retries poll every {contract.retry_interval_s:g} s; "
+        + f"All green is `F-OK`. Retries poll every {contract.retry_interval_s:g} s, except "
+        + "where the failure says when a new look can first see more (the next scrape for a "
+        + "filling rate window, a panel's next step-aligned point); "
         + f"each HTTP request times out after {contract.request_timeout_s:g} s."
     )
 

@@ -24,6 +24,7 @@ from shadow_mvs.core.contract import load_contract
 from shadow_mvs.core.run import CheckFailed
 from shadow_mvs.core.waiting import bounded_poll
 from shadow_mvs.evidence.hops import (
+    AFTER_SCRAPE_S,
     HOPS,
     Walk,
     accounting_hop,
@@ -31,6 +32,7 @@ from shadow_mvs.evidence.hops import (
     contract_series,
     exposition_hop,
     first_loss,
+    next_scrape_in_s,
     parse_exposition,
     relabel,
     relabel_harm,
@@ -337,3 +339,23 @@ def test_a_regex_python_cannot_read_is_not_judged_rather_than_a_traceback():
     with pytest.raises(re.error):
         relabel(rules[0], SERIES)
     assert relabel_harm("metric_relabel_configs", rules, [SERIES], ["mode"], walk()) is None
+
+
+def test_a_filling_rate_window_is_looked_at_again_after_the_next_scrape():
+    asked: list[str] = []
+
+    def newest_at(value: float | None):
+        def query(promql: str) -> list[dict[str, Any]]:
+            asked.append(promql)
+            return [] if value is None else [{"metric": {}, "value": [0, str(value)]}]
+
+        return query
+
+    selector = 'peak_trade_pipeline_events_total{job="shadow_mvs", mode="shadow"}'
+    # The one sample so far was scraped at 100.0; the next one is due 5 s later.
+    due = next_scrape_in_s(newest_at(100.0), selector, 5.0, now=lambda: 102.0)
+    assert due == pytest.approx(3.0 + AFTER_SCRAPE_S)
+    assert asked == [f"max(timestamp({selector}))"]
+    assert next_scrape_in_s(newest_at(None), selector, 5.0, now=lambda: 102.0) is None
+    # The next scrape is late (a slow target): the poll's own interval decides.
+    assert next_scrape_in_s(newest_at(100.0), selector, 5.0, now=lambda: 106.0) is None
