@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from unittest import mock
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from fixtures.faults import verify_command
 from shadow_mvs import cli
 from shadow_mvs.config.settings import Settings, SettingsError
 from shadow_mvs.core.contract import REPO_ROOT
@@ -328,16 +328,7 @@ def test_pytest_verify_exits_2_with_one_line(name: str, tmp_path: Path, pki: Pki
     bad = prepared(tmp_path, pki, name)
     flags = [f"{flag}={value}" for flag, value in bad.flags.items()]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "verify/",
-            "--stack=external",
-            "-p",
-            "no:cacheprovider",
-            *flags,
-        ],
+        verify_command("-p", "no:cacheprovider", *flags),
         cwd=REPO_ROOT,
         env=clean_environment(tmp_path, bad.env),
         capture_output=True,

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from fixtures.faults import verify_command
 from fixtures.local_prometheus import free_loopback_port
 from fixtures.prometheus_tools import PROMTOOL_BIN, needs_prometheus_tools
 from shadow_mvs.core.contract import REPO_ROOT, load_contract
@@ -53,18 +53,13 @@ def dead_stack_args() -> list[str]:
 def verify(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Run:
     reports = tmp / "reports"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "verify/",
-            "--stack=external",
+        verify_command(
             "-p",
             "no:cacheprovider",
             f"--json-report-file={reports / 'verify.json'}",
             *dead_stack_args(),
             *args,
-        ],
+        ),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
